@@ -33,7 +33,7 @@ DIMENSIONS = 384
 MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length; tokenizer.json says 128
 OPSET = 17  # first opset with LayerNormalization
 # Bump when the graph built below changes, so cached ONNX files are rebuilt.
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 
 _NP_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
@@ -117,103 +117,96 @@ def build_onnx(model_dir: Path, out_path: Path) -> Path:
         nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
         return name
 
-    def w(key: str) -> np.ndarray:
-        return weights[key].astype(np.float32)
+    def w(key: str, scale: float = 1.0) -> np.ndarray:
+        return (weights[key] * np.float32(scale)).astype(np.float32)
 
-    def linear(x: str, prefix: str, out: str, weight: np.ndarray, bias: np.ndarray) -> str:
-        # torch Linear stores [out, in]; MatMul wants [in, out]. MatMul followed by Add is what
-        # onnxruntime's fusions recognise.
-        mm = node("MatMul", [x, init(f"{prefix}.{out}.w", weight.T)], f"{prefix}.{out}.mm")
-        return node("Add", [mm, init(f"{prefix}.{out}.b", bias)], f"{prefix}.{out}")
+    def dense(x: str, key: str, scale: float = 1.0) -> str:
+        # Gemm on 2-D rows takes torch's [out, in] weight as is (transB) and adds the bias inside
+        # the matrix product, saving a pass over the output.
+        weight = init(f"{key}.weight", w(f"{key}.weight", scale))
+        bias = init(f"{key}.bias", w(f"{key}.bias", scale))
+        return node("Gemm", [x, weight, bias], key, transB=1)
 
-    def layer_norm(x: str, prefix: str, out: str) -> str:
-        scale = init(f"{prefix}.LayerNorm.weight", w(f"{prefix}.LayerNorm.weight"))
-        bias = init(f"{prefix}.LayerNorm.bias", w(f"{prefix}.LayerNorm.bias"))
-        return node("LayerNormalization", [x, scale, bias], out, axis=-1, epsilon=eps)
+    def layer_norm(x: str, key: str) -> str:
+        scale = init(f"{key}.weight", w(f"{key}.weight"))
+        bias = init(f"{key}.bias", w(f"{key}.bias"))
+        return node("LayerNormalization", [x, scale, bias], f"{key}.out", axis=-1, epsilon=eps)
 
-    i64 = np.int64
-    # Embeddings: word + position (first seq rows) + token type, then LayerNorm.
+    def const(name: str, value: list[int] | float) -> str:
+        dtype = np.float32 if isinstance(value, float) else np.int64
+        return init(name, np.array(value, dtype))
+
+    batch_seq = node("Shape", ["input_ids"], "batch_seq")
     seq_len = node("Shape", ["input_ids"], "seq_len", start=1, end=2)
-    positions = node(
-        "Slice",
-        [
-            init("position_table", w("embeddings.position_embeddings.weight")),
-            init("zero", np.array([0], i64)),
-            seq_len,
-        ],
-        "positions",
-    )
-    words = node(
-        "Gather", [init("word_table", w("embeddings.word_embeddings.weight")), "input_ids"], "words"
-    )
-    types = node(
-        "Gather",
-        [init("type_table", w("embeddings.token_type_embeddings.weight")), "token_type_ids"],
-        "types",
-    )
-    summed = node("Add", [node("Add", [words, types], "words_types"), positions], "embedded")
-    x = layer_norm(summed, "embeddings", "hidden.0")
+    rows = const("rows", [-1, hidden])
+    one = const("one", 1.0)
+
+    # Embeddings: word + position (first seq_len rows) + token type, then LayerNorm.
+    position_table = init("position_table", w("embeddings.position_embeddings.weight"))
+    word_table = init("word_table", w("embeddings.word_embeddings.weight"))
+    type_table = init("type_table", w("embeddings.token_type_embeddings.weight"))
+    positions = node("Slice", [position_table, const("zero", [0]), seq_len], "positions")
+    words = node("Gather", [word_table, "input_ids"], "words")
+    types = node("Gather", [type_table, "token_type_ids"], "types")
+    embedded = node("Add", [node("Add", [words, types], "words_types"), positions], "embedded")
+    embedded = layer_norm(embedded, "embeddings.LayerNorm")
+    # The encoder works on [batch * seq, hidden] rows so its projections are plain 2-D Gemms.
+    x = node("Reshape", [embedded, rows], "hidden.0")
 
     # Padding keys get a large negative score bias so softmax gives them zero weight.
     mask = node("Cast", ["attention_mask"], "mask", to=TensorProto.FLOAT)
-    inverted = node("Sub", [init("one", np.array(1.0, np.float32)), mask], "mask_inverted")
-    bias_2d = node("Mul", [inverted, init("neg_big", np.array(-1e9, np.float32))], "mask_bias_2d")
-    mask_bias = node("Unsqueeze", [bias_2d, init("axes_1_2", np.array([1, 2], i64))], "mask_bias")
+    padding = node("Sub", [one, mask], "padding")
+    mask_bias = node("Mul", [padding, const("neg_big", -1e9)], "mask_bias_2d")
+    mask_bias = node("Unsqueeze", [mask_bias, const("axes_1_2", [1, 2])], "mask_bias")
 
-    split_heads = init("split_heads", np.array([0, 0, heads, head_dim], i64))
-    merge_heads = init("merge_heads", np.array([0, 0, hidden], i64))
-    sqrt2 = init("sqrt2", np.array(np.sqrt(2.0), np.float32))
-    half = init("half", np.array(0.5, np.float32))
-    scale = np.float32(1.0 / np.sqrt(head_dim))
+    split_shape = node("Concat", [batch_seq, const("heads", [heads, head_dim])], "split", axis=0)
+    sqrt2, half = const("sqrt2", float(np.sqrt(2.0))), const("half", 0.5)
+
+    def split_heads(t: str, perm: list[int]) -> str:
+        split = node("Reshape", [t, split_shape], f"{t}.split")
+        return node("Transpose", [split], f"{t}.heads", perm=perm)
+
     for i in range(int(config["num_hidden_layers"])):
         p = f"encoder.layer.{i}"
-        # Fold the 1/sqrt(head_dim) score scaling into the query projection.
-        q = linear(x, p, "q", w(f"{p}.attention.self.query.weight") * scale,
-                   w(f"{p}.attention.self.query.bias") * scale)  # fmt: skip
-        k = linear(x, p, "k", w(f"{p}.attention.self.key.weight"),
-                   w(f"{p}.attention.self.key.bias"))  # fmt: skip
-        v = linear(x, p, "v", w(f"{p}.attention.self.value.weight"),
-                   w(f"{p}.attention.self.value.bias"))  # fmt: skip
-        # [B, S, H] -> [B, heads, S, head_dim]; keys go straight to [B, heads, head_dim, S].
-        qh = node("Transpose", [node("Reshape", [q, split_heads], f"{p}.q.split")],
-                  f"{p}.q.heads", perm=[0, 2, 1, 3])  # fmt: skip
-        kh = node("Transpose", [node("Reshape", [k, split_heads], f"{p}.k.split")],
-                  f"{p}.k.heads", perm=[0, 2, 3, 1])  # fmt: skip
-        vh = node("Transpose", [node("Reshape", [v, split_heads], f"{p}.v.split")],
-                  f"{p}.v.heads", perm=[0, 2, 1, 3])  # fmt: skip
-        scores = node("Add", [node("MatMul", [qh, kh], f"{p}.scores.raw"), mask_bias],
-                      f"{p}.scores")  # fmt: skip
+        # Folding 1/sqrt(head_dim) into the query projection saves scaling every score.
+        q = dense(x, f"{p}.attention.self.query", scale=1.0 / np.sqrt(head_dim))
+        k = dense(x, f"{p}.attention.self.key")
+        v = dense(x, f"{p}.attention.self.value")
+        # [B*S, H] -> [B, heads, S, head_dim]; keys go straight to [B, heads, head_dim, S].
+        qh, kh, vh = (
+            split_heads(q, [0, 2, 1, 3]),
+            split_heads(k, [0, 2, 3, 1]),
+            split_heads(v, [0, 2, 1, 3]),
+        )
+        scores = node("MatMul", [qh, kh], f"{p}.scores.raw")
+        scores = node("Add", [scores, mask_bias], f"{p}.scores")
         probs = node("Softmax", [scores], f"{p}.probs", axis=-1)
         context = node("MatMul", [probs, vh], f"{p}.context.heads")
         context = node("Transpose", [context], f"{p}.context.t", perm=[0, 2, 1, 3])
-        context = node("Reshape", [context, merge_heads], f"{p}.context")
-        attn = linear(context, p, "attn_out", w(f"{p}.attention.output.dense.weight"),
-                      w(f"{p}.attention.output.dense.bias"))  # fmt: skip
-        x = layer_norm(node("Add", [attn, x], f"{p}.attn.residual"), f"{p}.attention.output",
-                       f"{p}.attn.norm")  # fmt: skip
-        h = linear(x, p, "ffn_in", w(f"{p}.intermediate.dense.weight"),
-                   w(f"{p}.intermediate.dense.bias"))  # fmt: skip
+        context = node("Reshape", [context, rows], f"{p}.context")
+        attn = dense(context, f"{p}.attention.output.dense")
+        x = node("Add", [attn, x], f"{p}.attention.residual")
+        x = layer_norm(x, f"{p}.attention.output.LayerNorm")
         # Exact (erf) GELU, as BERT uses: 0.5 * h * (1 + erf(h / sqrt(2))).
-        erf = node("Erf", [node("Div", [h, sqrt2],
-                                f"{p}.gelu.div")], f"{p}.gelu.erf")  # fmt: skip
-        erf1 = node("Add", [erf, "one"], f"{p}.gelu.add")
-        gelu = node("Mul", [node("Mul", [h, erf1], f"{p}.gelu.mul"),
-                            half], f"{p}.gelu")  # fmt: skip
-        out = linear(gelu, p, "ffn_out", w(f"{p}.output.dense.weight"),
-                     w(f"{p}.output.dense.bias"))  # fmt: skip
-        x = layer_norm(node("Add", [out, x], f"{p}.ffn.residual"), f"{p}.output",
-                       f"hidden.{i + 1}")  # fmt: skip
+        h = dense(x, f"{p}.intermediate.dense")
+        erf = node("Erf", [node("Div", [h, sqrt2], f"{p}.gelu.div")], f"{p}.gelu.erf")
+        gelu = node("Mul", [h, node("Add", [erf, one], f"{p}.gelu.add")], f"{p}.gelu.mul")
+        gelu = node("Mul", [gelu, half], f"{p}.gelu")
+        out = dense(gelu, f"{p}.output.dense")
+        x = layer_norm(node("Add", [out, x], f"{p}.output.residual"), f"{p}.output.LayerNorm")
 
     # Mean pooling over real tokens, then L2 normalisation (sentence-transformers' Normalize).
-    mask_3d = node("Unsqueeze", [mask, init("axis_2", np.array([2], i64))], "mask_3d")
-    axis_1 = init("axis_1", np.array([1], i64))
-    summed_tokens = node("ReduceSum", [node("Mul", [x, mask_3d], "masked"), axis_1],
-                         "token_sum", keepdims=0)  # fmt: skip
-    count = node("Max", [node("ReduceSum", [mask_3d, axis_1], "token_count_raw", keepdims=0),
-                         init("min_count", np.array(1e-9, np.float32))], "token_count")  # fmt: skip
-    pooled = node("Div", [summed_tokens, count], "pooled")
-    norm = node("Max", [node("ReduceL2", [pooled], "norm_raw", axes=[1], keepdims=1),
-                        init("min_norm", np.array(1e-12, np.float32))], "norm")  # fmt: skip
+    out_shape = node("Concat", [batch_seq, const("hidden", [hidden])], "out_shape", axis=0)
+    tokens = node("Reshape", [x, out_shape], "tokens")
+    mask_3d = node("Unsqueeze", [mask, const("axis_2", [2])], "mask_3d")
+    axis_1 = const("axis_1", [1])
+    masked = node("Mul", [tokens, mask_3d], "masked")
+    token_sum = node("ReduceSum", [masked, axis_1], "token_sum", keepdims=0)
+    count = node("ReduceSum", [mask_3d, axis_1], "token_count", keepdims=0)
+    count = node("Max", [count, const("min_count", 1e-9)], "token_count_safe")
+    pooled = node("Div", [token_sum, count], "pooled")
+    norm = node("ReduceL2", [pooled], "norm", axes=[1], keepdims=1)
+    norm = node("Max", [norm, const("min_norm", 1e-12)], "norm_safe")
     node("Div", [pooled, norm], "sentence_embedding")
 
     ints = [
@@ -236,6 +229,7 @@ def build_onnx(model_dir: Path, out_path: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(model.SerializeToString())
+        os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; the cache may be shared
         os.replace(tmp, out_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -285,11 +279,17 @@ class MiniLM:
             )
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # onnxruntime raises its own untyped exceptions
-            raise ModelError(f"cannot load the embedding model from {self.onnx_path}: {exc}") from exc
+            raise ModelError(
+                f"cannot load the embedding model from {self.onnx_path}: {exc}"
+            ) from exc
         # tokenizer.json ships with truncation at 128 and fixed padding to 128; the model is
         # used with 256 tokens, and we pad each batch ourselves to its longest text.
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.no_padding()
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for ``text``, without the [CLS]/[SEP] markers."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Embed texts.
@@ -368,11 +368,14 @@ class MiniLMChromaFunction(EmbeddingFunction[Documents]):
         cache_dir: str | Path | None = None,
         threads: int | None = None,
     ) -> None:
-        if model is None and cache_dir is None:
-            raise ValueError("MiniLMChromaFunction needs a model or a cache_dir")
         self._model = model
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else model.cache_dir  # type: ignore[union-attr]
-        self._threads = threads if threads is not None else (model.threads if model else None)
+        self._threads: int | None
+        if model is not None:
+            self._cache_dir, self._threads = model.cache_dir, model.threads
+        elif cache_dir is not None:
+            self._cache_dir, self._threads = Path(cache_dir), threads
+        else:
+            raise ValueError("MiniLMChromaFunction needs a model or a cache_dir")
 
     @property
     def model(self) -> MiniLM:

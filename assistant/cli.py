@@ -1,0 +1,195 @@
+"""The ``assistant`` command: parse arguments, call the package, print, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _offline_environment() -> None:
+    """Stop the libraries we load from reaching for the network (see OFFLINE-STACK notes)."""
+    for key, value in {
+        "ORT_DISABLE_TELEMETRY": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given = {
+        "seeds_dir": args.seeds,
+        "storage_dir": args.storage,
+        "chroma_host": args.chroma_host,
+        "chroma_port": args.chroma_port,
+    }
+    return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.index import Store
+
+    store = Store(settings)
+    report = store.ingest(rebuild=args.rebuild, progress=_progress("embedding chunks"))
+    for p in report.skipped:
+        print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(vars(report)))
+    else:
+        what = "index up to date" if report.reused else f"indexed {report.added} new or changed papers"
+        print(
+            f"{what}: {report.entries} entries -> {report.papers} papers ({report.merged} merged), "
+            f"{report.chunks} chunks, {len(report.skipped)} skipped, {report.seconds:.1f} s"
+        )
+    return 0
+
+
+def open_searcher(settings: Settings) -> Any:
+    """Open the index for searching, building it first when there is none."""
+    from assistant.index import Store
+    from assistant.retrieval import Searcher
+
+    store = Store(settings)
+    if store.read_manifest() is None or not store.is_current(store.read_manifest(), _model_name()):
+        report = store.ingest(progress=_progress("building the index"))
+        for p in report.skipped:
+            print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
+    return Searcher(store)
+
+
+def _model_name() -> str:
+    from assistant.embedding import MODEL_NAME
+
+    return MODEL_NAME
+
+
+def _queries(first: str | None) -> Iterator[str]:
+    if first is not None:
+        yield first
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.retrieval import Filters
+
+    searcher = open_searcher(settings)
+    filters = Filters(
+        author=args.author,
+        year_from=args.year_from,
+        year_to=args.year_to,
+        category=args.category,
+        has_code=True if args.has_code else None,
+    )
+    for query in _queries(args.query):
+        hits = searcher.search(query, k=args.k, filters=filters)
+        if args.json:
+            print(json.dumps({"query": query, "results": [h.to_json() for h in hits]}), flush=True)
+            continue
+        if not hits:
+            print(f"no papers match: {query}")
+        for n, h in enumerate(hits, 1):
+            p = h.paper
+            print(f"{n:>2}. {p.title}")
+            print(f"    {p.author_line()} ({p.year or p.date or 'n.d.'}) [{p.id}] {p.source}")
+            print(f"    {h.snippet[:200]}{'...' if len(h.snippet) > 200 else ''}")
+        print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation import run_retrieval_eval
+
+    searcher = open_searcher(settings)
+    report = run_retrieval_eval(searcher, Path(args.data) if args.data else None)
+    print(json.dumps(report) if args.json else report_text(report))
+    return 0
+
+
+def report_text(report: dict[str, Any]) -> str:
+    """The evaluation report as an aligned table."""
+    lines = []
+    for set_name, by_mode in report["retrieval"].items():
+        lines.append(f"{set_name} ({by_mode['queries']} queries)")
+        for mode, m in by_mode["modes"].items():
+            cells = "  ".join(f"{k} {v:.3f}" for k, v in m.items())
+            lines.append(f"  {mode:<7} {cells}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    parser.add_argument("--seeds", type=Path, help="seed listings folder (ASSISTANT_SEEDS_DIR)")
+    parser.add_argument("--storage", type=Path, help="index folder (ASSISTANT_STORAGE_DIR)")
+    parser.add_argument("--chroma-host", help="Chroma server host (ASSISTANT_CHROMA_HOST)")
+    parser.add_argument("--chroma-port", type=int, help="Chroma server port (ASSISTANT_CHROMA_PORT)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="build or update the index from the seed listings")
+    p.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="find papers (reads queries from stdin without QUERY)")
+    p.add_argument("query", nargs="?", help="what to look for; omit to read one per line")
+    p.add_argument("-k", type=int, default=10, help="number of papers (default 10)")
+    p.add_argument("--author", help="author name contains this (case-insensitive)")
+    p.add_argument("--year-from", type=int, help="earliest year")
+    p.add_argument("--year-to", type=int, help="latest year")
+    p.add_argument("--category", help="category code, e.g. CV")
+    p.add_argument("--has-code", action="store_true", help="only papers with code")
+    p.add_argument("--json", action="store_true", help="one JSON line per query")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="measure retrieval quality on the development queries")
+    p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assistant`` command; returns the exit code."""
+    _offline_environment()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args, _settings(args)))
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

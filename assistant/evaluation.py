@@ -1,0 +1,87 @@
+"""``assistant eval``: retrieval quality on development query sets, per retrieval mode."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError
+from assistant.retrieval import MODES, Searcher
+
+DEV_DATA = Path(__file__).parent / "data" / "dev"
+RETRIEVAL_SETS = ("known_item", "topical", "own_words", "own_words_topical")
+K_MAX = 10
+
+
+def load_set(folder: Path, name: str) -> list[dict[str, Any]]:
+    """Read ``<name>.jsonl``; each line a JSON object."""
+    path = folder / f"{name}.jsonl"
+    if not path.is_file():
+        raise AssistantError(f"evaluation set {path} not found; pass --data FOLDER")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def ids_for_titles(searcher: Searcher, titles: Iterable[str]) -> set[str]:
+    """Paper ids of the given exact titles (every version); unknown titles are an error."""
+    by_title: dict[str, set[str]] = {}
+    for p in searcher.papers.values():
+        by_title.setdefault(p.title, set()).add(p.id)
+    ids: set[str] = set()
+    for t in titles:
+        if t not in by_title:
+            raise AssistantError(f"evaluation data names a paper not in the collection: {t!r}")
+        ids |= by_title[t]
+    return ids
+
+
+def known_item_metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
+    """Recall@1/5/10, reciprocal rank and nDCG@10 for a query with one wanted paper."""
+    rank = next((i for i, pid in enumerate(ranked[:K_MAX], 1) if pid in relevant), None)
+    return {
+        "R@1": float(rank == 1),
+        "R@5": float(rank is not None and rank <= 5),
+        "R@10": float(rank is not None),
+        "MRR": 1.0 / rank if rank else 0.0,
+        "nDCG@10": 1.0 / math.log2(rank + 1) if rank else 0.0,
+    }
+
+
+def topical_metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
+    """Recall@5/10 over the full relevant set, reciprocal rank of the first hit, nDCG@10."""
+    gains = [1.0 if pid in relevant else 0.0 for pid in ranked[:K_MAX]]
+    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), K_MAX)))
+    first = next((i for i, g in enumerate(gains, 1) if g), None)
+    # Recall@10 is capped by what 10 results can hold: a set of 14 counts 10 found as 1.0.
+    return {
+        "R@5": sum(gains[:5]) / min(len(relevant), 5),
+        "R@10": sum(gains) / min(len(relevant), K_MAX),
+        "MRR": 1.0 / first if first else 0.0,
+        "nDCG@10": dcg / ideal if ideal else 0.0,
+    }
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} if rows else {}
+
+
+def run_retrieval_eval(searcher: Searcher, folder: Path | None = None) -> dict[str, Any]:
+    """Every retrieval set under every mode, in one run: ``{"retrieval": {set: {...}}}``."""
+    folder = folder or DEV_DATA
+    out: dict[str, Any] = {}
+    for name in RETRIEVAL_SETS:
+        rows = load_set(folder, name)
+        metric = topical_metrics if "topical" in name else known_item_metrics
+        modes: dict[str, dict[str, float]] = {}
+        for mode in MODES:
+            scores = []
+            for row in rows:
+                relevant = ids_for_titles(searcher, row["relevant"])
+                ranked = [h.paper.id for h in searcher.search(row["query"], k=K_MAX, mode=mode)]
+                scores.append(metric(ranked, relevant))
+            modes[mode] = {k: round(v, 3) for k, v in _mean(scores).items()}
+        out[name] = {"queries": len(rows), "modes": modes}
+    return {"retrieval": out}

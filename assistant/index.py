@@ -1,0 +1,431 @@
+"""The index: chunks embedded in Chroma (embedded or server), a catalog of papers, BM25, a manifest.
+
+Storage layout (``storage_dir``)::
+
+    manifest.json        what built the active index (commit point: written last, atomically)
+    builds/<build>/      catalog.json (papers + chunks) and bm25/ for that build
+    chroma/              Chroma's PersistentClient files (embedded mode only)
+    models/              the embedding model converted to ONNX
+    ingest.lock          held by a running ingest
+
+An ingest writes chunks to Chroma, then a new build folder, then the manifest. Killed at any
+point before the manifest is replaced, the previous manifest still names a complete build, and
+chunks of papers that build does not know are ignored by search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.chunking import CHUNK_FORMAT, chunk_papers
+from assistant.config import Settings
+from assistant.corpus import Collection, load_collection
+from assistant.errors import StorageError
+from assistant.papers import Chunk, Paper, Source
+
+MANIFEST_VERSION = 1
+Progress = Callable[[int, int], None]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def corpus_fingerprint(seeds_dir: Path) -> dict[str, str]:
+    """Content hash of every listing file, by name: what decides whether seeds changed."""
+    return {p.name: _sha(p.read_bytes())[:16] for p in sorted(seeds_dir.glob("*.txt"))}
+
+
+def paper_fingerprint(paper: Paper) -> str:
+    """Hash of everything about a paper that ends up in the index."""
+    return _sha(json.dumps(paper_to_dict(paper), sort_keys=True).encode())[:16]
+
+
+def paper_to_dict(paper: Paper) -> dict[str, Any]:
+    d = asdict(paper)
+    d["sources"] = [[s.file, s.line] for s in paper.sources]
+    return d
+
+
+def paper_from_dict(d: dict[str, Any]) -> Paper:
+    d = dict(d)
+    d["sources"] = [Source(f, n) for f, n in d["sources"]]
+    return Paper(**d)
+
+
+@dataclass
+class Manifest:
+    """What built the active index."""
+
+    key: str
+    build: str
+    collection: str
+    files: dict[str, str]
+    papers: dict[str, str]
+    chunks: int
+    embedding: str
+    chunk_tokens: int
+    built_at: float = field(default_factory=time.time)
+    version: int = MANIFEST_VERSION
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; ``--json`` prints it."""
+
+    entries: int
+    papers: int
+    merged: int
+    chunks: int
+    added: int
+    removed: int
+    reused: bool
+    skipped: list[dict[str, Any]]
+    seconds: float
+    collection: str
+
+
+@dataclass
+class Catalog:
+    """The papers and chunks of one build, as search sees them."""
+
+    papers: dict[str, Paper]
+    chunks: list[Chunk]
+    build_dir: Path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Store:
+    """The persistent index under ``settings.storage_dir``: open it, ingest into it, read it."""
+
+    def __init__(self, settings: Settings, embedder_factory: Callable[[], Any] | None = None):
+        self.settings = settings
+        self.root = Path(settings.storage_dir)
+        if settings.chroma_host:
+            # A server keeps its own data; our manifest and catalog for it live apart from
+            # the embedded index so that switching modes never mixes the two.
+            self.root = self.root / f"server-{settings.chroma_host}-{settings.chroma_port}"
+        self._embedder_factory = embedder_factory
+        self._embedder: Any = None
+        self._client: Any = None
+
+    # --- collaborators -------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        """The embedding model, loaded on first use (a re-ingest with nothing new never loads it)."""
+        if self._embedder is None:
+            if self._embedder_factory is None:
+                from assistant.embedding import MiniLM
+
+                self._embedder = MiniLM(self.root / "models", threads=self.settings.embed_threads)
+            else:
+                self._embedder = self._embedder_factory()
+        return self._embedder
+
+    @property
+    def client(self) -> Any:
+        """A Chroma client: HTTP when a host is configured, else persistent under storage."""
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            if self.settings.chroma_host:
+                try:
+                    self._client = chromadb.HttpClient(
+                        host=self.settings.chroma_host,
+                        port=self.settings.chroma_port,
+                        settings=chroma_settings,
+                    )
+                    self._client.heartbeat()
+                except Exception as e:  # chromadb raises several transport errors
+                    raise StorageError(
+                        f"Chroma server {self.settings.chroma_host}:{self.settings.chroma_port} "
+                        f"is unreachable ({type(e).__name__}); start it with `chroma run` or "
+                        "unset ASSISTANT_CHROMA_HOST to use the embedded index"
+                    ) from None
+            else:
+                (self.root / "chroma").mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.root / "chroma"), settings=chroma_settings
+                )
+        return self._client
+
+    def collection(self, name: str, create: bool = False) -> Any:
+        """A Chroma collection with our embedding function (never Chroma's downloading default)."""
+        from assistant.embedding import MiniLMChromaFunction
+
+        fn = MiniLMChromaFunction(self.embedder)
+        try:
+            if create:
+                return self.client.get_or_create_collection(
+                    name, embedding_function=fn, metadata={"hnsw:space": "cosine"}
+                )
+            return self.client.get_collection(name, embedding_function=fn)
+        except StorageError:
+            raise
+        except Exception as e:
+            if create:
+                raise StorageError(f"cannot open Chroma collection {name}: {e}") from None
+            raise StorageError(
+                f"index collection {name} is missing; run `assistant ingest --rebuild`"
+            ) from None
+
+    # --- manifest and catalog ------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def index_key(self, embedding_name: str) -> str:
+        """Hash of what shapes the vectors: model, chunk format and budget."""
+        spec = f"{embedding_name}|chunks-v{CHUNK_FORMAT}|{self.settings.chunk_tokens}"
+        return _sha(spec.encode())[:10]
+
+    def read_manifest(self) -> Manifest | None:
+        """The active manifest, or None when there is none or it is unreadable."""
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if data.get("version") != MANIFEST_VERSION:
+                return None
+            return Manifest(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def catalog(self) -> Catalog:
+        """Papers and chunks of the active build; StorageError says how to build one."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise StorageError(f"no index in {self.root}; run `assistant ingest` first")
+        build_dir = self.root / "builds" / manifest.build
+        try:
+            data = json.loads((build_dir / "catalog.json").read_text(encoding="utf-8"))
+            papers = {d["id"]: paper_from_dict(d) for d in data["papers"]}
+            chunks = [Chunk(**c) for c in data["chunks"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise StorageError(
+                f"index in {self.root} is damaged ({type(e).__name__}); "
+                "run `assistant ingest --rebuild`"
+            ) from None
+        return Catalog(papers=papers, chunks=chunks, build_dir=build_dir)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the ingest lock; a second ingest gets a message instead of corrupting the index."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "ingest.lock", "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise StorageError(
+                    f"another ingest is running ({holder}) on {self.root}; wait for it to finish"
+                ) from None
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()}")
+            f.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # --- ingest --------------------------------------------------------------------------
+    def is_current(self, manifest: Manifest | None, embedding_name: str) -> bool:
+        """Whether the manifest describes exactly the current seeds and settings."""
+        return (
+            manifest is not None
+            and manifest.key == self.index_key(embedding_name)
+            and manifest.files == corpus_fingerprint(Path(self.settings.seeds_dir))
+            and (self.root / "builds" / manifest.build / "catalog.json").is_file()
+        )
+
+    def ingest(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        """Bring the index up to date with the seeds: reuse, add what is new, or rebuild."""
+        from assistant.embedding import MODEL_NAME
+
+        started = time.perf_counter()
+        seeds = Path(self.settings.seeds_dir)
+        with self.lock():
+            collection = load_collection(seeds)
+            skipped = [asdict(p) for p in collection.problems]
+            old = self.read_manifest()
+            if not rebuild and self.is_current(old, MODEL_NAME) and self._collection_ok(old):
+                assert old is not None
+                return self._report(collection, old, 0, 0, True, skipped, started)
+            manifest, added, removed = self._write(collection, old, rebuild, progress)
+            return self._report(collection, manifest, added, removed, False, skipped, started)
+
+    def _collection_ok(self, manifest: Manifest | None) -> bool:
+        if manifest is None:
+            return False
+        try:
+            return int(self.collection(manifest.collection).count()) >= manifest.chunks
+        except StorageError:
+            return False
+
+    def _report(
+        self,
+        collection: Collection,
+        manifest: Manifest,
+        added: int,
+        removed: int,
+        reused: bool,
+        skipped: list[dict[str, Any]],
+        started: float,
+    ) -> IngestReport:
+        return IngestReport(
+            entries=collection.entries,
+            papers=len(collection.papers),
+            merged=collection.merged,
+            chunks=manifest.chunks,
+            added=added,
+            removed=removed,
+            reused=reused,
+            skipped=skipped,
+            seconds=round(time.perf_counter() - started, 3),
+            collection=manifest.collection,
+        )
+
+    def _write(
+        self,
+        collection: Collection,
+        old: Manifest | None,
+        rebuild: bool,
+        progress: Progress | None,
+    ) -> tuple[Manifest, int, int]:
+        embedder = self.embedder
+        key = self.index_key(embedder.name)
+        papers = {p.id: p for p in collection.papers}
+        prints = {pid: paper_fingerprint(p) for pid, p in papers.items()}
+        incremental = (
+            not rebuild and old is not None and old.key == key and self._collection_ok(old)
+        )
+        if incremental:
+            assert old is not None
+            name = old.collection
+            todo = [p for pid, p in papers.items() if old.papers.get(pid) != prints[pid]]
+            gone = [pid for pid in old.papers if pid not in papers]
+            old_catalog = self.catalog()
+        else:
+            # A fresh collection per full build: the old one keeps serving until the switch.
+            name = f"{self.settings.collection}-{key}-{int(time.time() * 1000):x}"
+            todo, gone, old_catalog = list(papers.values()), [], None
+        target = self.collection(name, create=True)
+        new_chunks = chunk_papers(todo, self.settings.chunk_tokens, embedder.count_tokens)
+        self._add(target, new_chunks, progress)
+        redone = {p.id for p in todo}
+        kept = [
+            c
+            for c in (old_catalog.chunks if old_catalog else [])
+            if c.paper_id in papers and c.paper_id not in redone
+        ]
+        chunks = kept + new_chunks
+        build = f"{name}-{int(time.time() * 1000):x}"
+        self._write_build(build, collection.papers, chunks)
+        manifest = Manifest(
+            key=key,
+            build=build,
+            collection=name,
+            files=corpus_fingerprint(Path(self.settings.seeds_dir)),
+            papers=prints,
+            chunks=len(chunks),
+            embedding=embedder.name,
+            chunk_tokens=self.settings.chunk_tokens,
+        )
+        _atomic_write(self.manifest_path, json.dumps(asdict(manifest), indent=1))
+        self._clean_up(old, manifest, gone, old_catalog, chunks)
+        return manifest, len(todo), len(gone)
+
+    def _add(
+        self,
+        target: Any,
+        chunks: list[Chunk],
+        progress: Progress | None,
+    ) -> None:
+        """Embed and upsert chunks in batches, reporting progress."""
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        batch = max(1, self.settings.embed_batch_size) * 4
+        done = 0
+        if progress:
+            progress(0, len(chunks))
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            vectors = self.embedder.embed([c.text for c in part])
+            nodes = [chunk_node(c) for c in part]
+            # llama-index's own serialisation, so ChromaVectorStore reads back identical nodes
+            # and the fusion retriever can match them with BM25's.
+            metas = [node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes]
+            target.upsert(
+                ids=[c.id for c in part],
+                embeddings=[v.tolist() for v in vectors],
+                documents=[c.text for c in part],
+                metadatas=metas,
+            )
+            done += len(part)
+            if progress:
+                progress(done, len(chunks))
+
+    def _write_build(self, build: str, papers: list[Paper], chunks: list[Chunk]) -> None:
+        """Write the catalog and BM25 index of a build into its own folder."""
+        final = self.root / "builds" / build
+        tmp = self.root / "builds" / f".{build}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        catalog = {"papers": [paper_to_dict(p) for p in papers], "chunks": [asdict(c) for c in chunks]}
+        (tmp / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
+        build_bm25(chunks).persist(str(tmp / "bm25"))
+        os.replace(tmp, final)
+
+    def _clean_up(
+        self,
+        old: Manifest | None,
+        new: Manifest,
+        gone: list[str],
+        old_catalog: Catalog | None,
+        chunks: list[Chunk],
+    ) -> None:
+        """After the switch: drop the old build, its collection, and chunks nobody uses."""
+        if old is not None and old.collection != new.collection:
+            with contextlib.suppress(Exception):
+                self.client.delete_collection(old.collection)
+        if old_catalog is not None:
+            live = {c.id for c in chunks}
+            stale = [c.id for c in old_catalog.chunks if c.id not in live]
+            if stale:
+                self.collection(new.collection).delete(ids=stale)
+        for d in (self.root / "builds").iterdir():
+            if d.name != new.build:
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def chunk_node(chunk: Chunk) -> Any:
+    """The llama-index node of a chunk; its metadata is what filters need: the paper id."""
+    from llama_index.core.schema import TextNode
+
+    return TextNode(id_=chunk.id, text=chunk.text, metadata={"paper_id": chunk.paper_id})
+
+
+def build_bm25(chunks: list[Chunk]) -> Any:
+    """A llama-index BM25 retriever over chunk texts (stemmed, English stop words removed)."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    return BM25Retriever.from_defaults(nodes=[chunk_node(c) for c in chunks], similarity_top_k=50)

@@ -1,0 +1,130 @@
+"""Query understanding without a model: field-term expansion and remembered author/year hints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.papers import Paper
+
+LEXICON = Path(__file__).parent / "data" / "lexicon.txt"
+_YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
+_WORD = re.compile(r"[\w'-]+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Everyday phrasings (word patterns) and the field terms they stand for."""
+
+    triggers: tuple[tuple[str, ...], ...]
+    terms: str
+
+    def matches(self, words: list[str]) -> bool:
+        return any(_phrase_in(t, words) for t in self.triggers)
+
+
+def _word_match(pattern: str, word: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith("*"):
+        return word.startswith(pattern[:-1])
+    return word == pattern
+
+
+def _phrase_in(phrase: tuple[str, ...], words: list[str]) -> bool:
+    n = len(phrase)
+    return any(
+        all(_word_match(p, w) for p, w in zip(phrase, words[i : i + n], strict=True))
+        for i in range(len(words) - n + 1)
+    )
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: Path = LEXICON) -> tuple[Rule, ...]:
+    """Parse ``lexicon.txt``: ``trigger|trigger => terms`` per line, ``#`` comments."""
+    rules = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or "=>" not in line:
+            continue
+        left, terms = line.split("=>", 1)
+        triggers = tuple(tuple(t.lower().split()) for t in left.split("|") if t.strip())
+        rules.append(Rule(triggers=triggers, terms=terms.strip()))
+    return tuple(rules)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (hyphenated words kept whole)."""
+    return [w.strip("'-") for w in _WORD.findall(text.lower()) if w.strip("'-")]
+
+
+def expand(query: str, rules: Iterable[Rule] | None = None) -> str:
+    """Field terms implied by the everyday wording of ``query`` (empty when none apply)."""
+    ws = words(query)
+    found: list[str] = []
+    for rule in load_lexicon() if rules is None else rules:
+        if rule.matches(ws) and rule.terms not in found:
+            found.append(rule.terms)
+    return " ".join(found)
+
+
+@dataclass
+class Hints:
+    """What a query remembers about who and when: years and author names it mentions."""
+
+    years: set[int] = field(default_factory=set)
+    authors: set[str] = field(default_factory=set)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.years or self.authors)
+
+
+class AuthorIndex:
+    """Surnames and full names of the collection's authors, to spot them in a query."""
+
+    def __init__(self, papers: Iterable[Paper]):
+        self.by_name: dict[str, set[str]] = {}
+        for p in papers:
+            for a in p.authors:
+                parts = a.split()
+                keys = {a.lower()}
+                # "Kimi Team": the team's name is what people remember, not "Team".
+                if len(parts) > 1 and parts[-1].lower() == "team":
+                    keys.add(parts[0].lower())
+                elif len(parts) > 1:
+                    keys.add(parts[-1].lower())
+                for key in keys:
+                    self.by_name.setdefault(key, set()).add(p.id)
+
+    def hints(self, query: str) -> Hints:
+        """Years and known author names that the query mentions (capitalised, as names are)."""
+        h = Hints(years={int(y) for y in _YEAR.findall(query)})
+        caps = re.findall(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*", query)
+        for run in caps:
+            tokens = run.split()
+            # Every contiguous sub-run: "Jinguo Zhu" matches the full name, "Zhu" the surname.
+            for i in range(len(tokens)):
+                for j in range(i + 1, min(len(tokens), i + 3) + 1):
+                    name = " ".join(tokens[i:j]).lower()
+                    if name in self.by_name:
+                        h.authors.add(name)
+        return h
+
+    def papers_of(self, name: str) -> set[str]:
+        return self.by_name.get(name, set())
+
+
+def hint_score(paper: Paper, hints: Hints, authors: AuthorIndex) -> float:
+    """How well a paper fits the remembered author/year: 0..1 (1 = all hints agree)."""
+    if not hints.any:
+        return 0.0
+    parts = []
+    if hints.authors:
+        hit = sum(paper.id in authors.papers_of(n) for n in hints.authors)
+        parts.append(hit / len(hints.authors))
+    if hints.years:
+        parts.append(1.0 if paper.year in hints.years else 0.0)
+    return sum(parts) / len(parts)
