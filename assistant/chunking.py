@@ -56,8 +56,6 @@ def chunk_paper(paper: Paper, budget: int, count: Callable[[str], int]) -> list[
     ]
 
 
-def chunk_papers(
-    papers: Iterable[Paper], budget: int, count: Callable[[str], int]
-) -> list[Chunk]:
+def chunk_papers(papers: Iterable[Paper], budget: int, count: Callable[[str], int]) -> list[Chunk]:
     """All chunks of ``papers`` in order."""
     return [c for p in papers for c in chunk_paper(p, budget, count)]

@@ -63,7 +63,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(vars(report)))
     else:
-        what = "index up to date" if report.reused else f"indexed {report.added} new or changed papers"
+        what = (
+            "index up to date" if report.reused else f"indexed {report.added} new or changed papers"
+        )
         print(
             f"{what}: {report.entries} entries -> {report.papers} papers ({report.merged} merged), "
             f"{report.chunks} chunks, {len(report.skipped)} skipped, {report.seconds:.1f} s"
@@ -151,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=Path, help="seed listings folder (ASSISTANT_SEEDS_DIR)")
     parser.add_argument("--storage", type=Path, help="index folder (ASSISTANT_STORAGE_DIR)")
     parser.add_argument("--chroma-host", help="Chroma server host (ASSISTANT_CHROMA_HOST)")
-    parser.add_argument("--chroma-port", type=int, help="Chroma server port (ASSISTANT_CHROMA_PORT)")
+    parser.add_argument(
+        "--chroma-port", type=int, help="Chroma server port (ASSISTANT_CHROMA_PORT)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="build or update the index from the seed listings")

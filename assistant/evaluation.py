@@ -21,7 +21,9 @@ def load_set(folder: Path, name: str) -> list[dict[str, Any]]:
     path = folder / f"{name}.jsonl"
     if not path.is_file():
         raise AssistantError(f"evaluation set {path} not found; pass --data FOLDER")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def ids_for_titles(searcher: Searcher, titles: Iterable[str]) -> set[str]:

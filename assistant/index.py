@@ -390,7 +390,10 @@ class Store:
         tmp = self.root / "builds" / f".{build}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        catalog = {"papers": [paper_to_dict(p) for p in papers], "chunks": [asdict(c) for c in chunks]}
+        catalog = {
+            "papers": [paper_to_dict(p) for p in papers],
+            "chunks": [asdict(c) for c in chunks],
+        }
         (tmp / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
         build_bm25(chunks).persist(str(tmp / "bm25"))
         os.replace(tmp, final)

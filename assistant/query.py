@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from assistant.papers import Paper
 
 LEXICON = Path(__file__).parent / "data" / "lexicon.txt"
+GLOSSARY = Path(__file__).parent / "data" / "glossary.txt"
+# A glossary description counts as what the query describes above this cosine similarity;
+# on the development queries 0.5 let in loosely related concepts and hurt plain queries.
+GLOSSARY_MIN_SIMILARITY = 0.6
+GLOSSARY_MOST = 2
 _YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
 _WORD = re.compile(r"[\w'-]+")
 
@@ -128,3 +137,31 @@ def hint_score(paper: Paper, hints: Hints, authors: AuthorIndex) -> float:
     if hints.years:
         parts.append(1.0 if paper.year in hints.years else 0.0)
     return sum(parts) / len(parts)
+
+
+class Glossary:
+    """Field terms with plain descriptions, matched to a query by meaning (embeddings)."""
+
+    def __init__(self, embedder: Any, cache_dir: Path, path: Path = GLOSSARY):
+        entries = [
+            line.split("::", 1)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if "::" in line and not line.lstrip().startswith("#")
+        ]
+        self.terms = [t.strip() for t, _ in entries]
+        descriptions = [d.strip() for _, d in entries]
+        self._embedder = embedder
+        digest = hashlib.sha256("\n".join(descriptions).encode()).hexdigest()[:12]
+        cache = Path(cache_dir) / f"glossary-{digest}.npy"
+        try:
+            self._vectors = np.load(cache)
+        except (OSError, ValueError):
+            self._vectors = embedder.embed(descriptions)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.save(cache, self._vectors)
+
+    def terms_for(self, query: str) -> str:
+        """Terms of the (at most two) concepts the query describes, or empty."""
+        sims = self._vectors @ self._embedder.embed([query])[0]
+        best = [i for i in np.argsort(-sims)[:GLOSSARY_MOST] if sims[i] >= GLOSSARY_MIN_SIMILARITY]
+        return " ".join(dict.fromkeys(self.terms[i] for i in best))

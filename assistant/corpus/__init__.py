@@ -34,7 +34,9 @@ def read_listing(path: Path) -> str:
     if not data.strip():
         raise SeedError(f"{path}: the file is empty; add paper entries or remove it")
     if b"\x00" in data:
-        raise SeedError(f"{path}: binary file, not a paper listing; remove it from the seeds folder")
+        raise SeedError(
+            f"{path}: binary file, not a paper listing; remove it from the seeds folder"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -76,4 +78,6 @@ def load_collection(seeds_dir: Path) -> Collection:
         layouts[path.name] = layout
         entries.extend(parsed.entries)
         problems.extend(parsed.problems)
-    return Collection(papers=merge(entries), entries=len(entries), problems=problems, layouts=layouts)
+    return Collection(
+        papers=merge(entries), entries=len(entries), problems=problems, layouts=layouts
+    )

@@ -6,7 +6,25 @@ import re
 from dataclasses import dataclass
 
 # Lower-case words that occur inside surnames ("Ludwig van Beethoven", "Ana de la Cruz").
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "bin", "al", "dos", "das", "ter"}
+_PARTICLES = {
+    "van",
+    "von",
+    "der",
+    "den",
+    "de",
+    "del",
+    "della",
+    "di",
+    "da",
+    "du",
+    "la",
+    "le",
+    "bin",
+    "al",
+    "dos",
+    "das",
+    "ter",
+}
 # Prefixes that legitimately put a capital inside one name word ("McDonald", "DeVries", "O'Brien").
 _INNER_CAPITAL = re.compile(r"^(?:Mc|Mac|De|Di|Da|Le|La|Van|Von|O'|O’|D'|D’)\w")
 _ET_AL = re.compile(r"\s*,?\s+et\s+al\.?\s*$")

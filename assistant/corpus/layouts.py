@@ -202,7 +202,9 @@ def detect(text: str) -> str | None:
     # A bare "Mar 12" is also the daily layout's listing date: only a line that carries a
     # category or the Code flag marks an entry for sure.
     heads = [
-        k for k, s in enumerate(lines) if (m := META.match(s)) and (m.group("cat") or m.group("code"))
+        k
+        for k, s in enumerate(lines)
+        if (m := META.match(s)) and (m.group("cat") or m.group("code"))
     ]
     if not heads:
         body = [s for s in lines if not s.startswith(_DAILY_HEADER)]
