@@ -34,6 +34,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "storage_dir": args.storage,
         "chroma_host": args.chroma_host,
         "chroma_port": args.chroma_port,
+        "llm_backend": args.backend,
     }
     return Settings(**{k: v for k, v in given.items() if v is not None})
 
@@ -128,6 +129,75 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def open_answerer(settings: Settings) -> Any:
+    """The index plus the configured language model, ready to answer."""
+    from assistant.answer import Answerer
+    from assistant.llm import make_chat_model
+
+    model = make_chat_model(settings)
+    mode = settings.llm_mode or ("phrase" if model.backend == "local" else "write")
+    return Answerer(open_searcher(settings), model, mode)
+
+
+def _print_answer(answerer: Any, question: str, as_json: bool) -> None:
+    from assistant.answer import Answer
+
+    if as_json:
+        print(json.dumps(answerer.ask(question).to_json()), flush=True)
+        return
+    final = None
+    for piece in answerer.stream(question):
+        if isinstance(piece, Answer):
+            final = piece
+        else:
+            print(piece, end="", flush=True)
+    print()
+    if final and final.citations and final.citations[0].evidence and not final.refused:
+        print()
+        for c in final.citations:
+            p = c.paper
+            print(
+                f"[{c.n}] {p.author_line()} ({p.year or p.date or 'n.d.'}). {p.title}. {p.source}"
+            )
+    if final and final.note:
+        print(f"note: {final.note}", file=sys.stderr)
+    print(f"(written by: {final.backend if final else '?'})", file=sys.stderr)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.errors import QuestionError
+
+    answerer = open_answerer(settings)
+    status = 0
+    for question in _queries(args.question):
+        try:
+            _print_answer(answerer, question, args.json)
+        except QuestionError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.errors import LLMError, QuestionError
+
+    answerer = open_answerer(settings)
+    print("Ask about the papers (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            break
+        if not question.strip():
+            break
+        try:
+            _print_answer(answerer, question, False)
+        except (QuestionError, LLMError) as e:
+            print(f"error: {e}")
+        print()
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import run_retrieval_eval
 
@@ -156,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--chroma-port", type=int, help="Chroma server port (ASSISTANT_CHROMA_PORT)"
     )
+    parser.add_argument(
+        "--backend", choices=["local", "openai"], help="LLM (ASSISTANT_LLM_BACKEND)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="build or update the index from the seed listings")
@@ -173,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--has-code", action="store_true", help="only papers with code")
     p.add_argument("--json", action="store_true", help="one JSON line per query")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with citations (stdin: one per line)")
+    p.add_argument("question", nargs="?", help="the question; omit to read one per line")
+    p.add_argument("--json", action="store_true", help="one JSON line per question")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="interactive chat in the terminal")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", help="measure retrieval quality on the development queries")
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     llm_backend: Literal["local", "openai"] = Field(
         "local", description="`local`: bundled GGUF model via llama.cpp; `openai`: any endpoint."
     )
+    llm_mode: Literal["phrase", "write"] | None = Field(
+        None,
+        description="`phrase`: the model writes one checked sentence, evidence the rest (tiny "
+        "models); `write`: the model writes the answer, every sentence checked. Unset: "
+        "`phrase` for local, `write` for openai.",
+    )
     local_model: Path | None = Field(
         None, description="GGUF file for the local backend; unset = bundled SmolLM2-135M."
     )

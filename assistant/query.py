@@ -111,7 +111,8 @@ class AuthorIndex:
     def hints(self, query: str) -> Hints:
         """Years and known author names that the query mentions (capitalised, as names are)."""
         h = Hints(years={int(y) for y in _YEAR.findall(query)})
-        caps = re.findall(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*", query)
+        # Possessives name people too: "Guanglu Song's profile".
+        caps = re.findall(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*", re.sub(r"['’]s\b", "", query))
         for run in caps:
             tokens = run.split()
             # Every contiguous sub-run: "Jinguo Zhu" matches the full name, "Zhu" the surname.

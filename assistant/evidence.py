@@ -1,0 +1,77 @@
+"""Evidence: the few abstract sentences of each retrieved paper that bear on a question, scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant.chunking import sentences
+from assistant.papers import Paper
+
+# Cosine similarity (MiniLM) between the question and a paper's best sentence that makes the
+# paper citable. Measured on the development questions: on-topic questions reach 0.45-0.8 with
+# the right paper, off-topic questions (absent topics) stay under 0.35 for every paper.
+RELEVANCE_BAR = 0.40
+# A second sentence of the same paper is quoted only if it is nearly as relevant as the best.
+SECOND_SENTENCE_RATIO = 0.85
+
+
+@dataclass
+class Evidence:
+    """A paper with its sentences that answer the question, best first."""
+
+    paper: Paper
+    sentences: list[str]
+    scores: list[float]
+    rank: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return self.scores[0] if self.scores else 0.0
+
+
+def select_evidence(
+    question: str,
+    papers: list[Paper],
+    embedder: Any,
+    per_paper: int = 2,
+    bar: float = RELEVANCE_BAR,
+) -> list[Evidence]:
+    """Score every sentence of ``papers`` against ``question``; keep papers that clear ``bar``.
+
+    Returns the papers in their given order (retrieval rank) with up to ``per_paper`` sentences.
+    """
+    split = [sentences(p.abstract) or [p.abstract] for p in papers]
+    # The title is evidence too: a question often names what the title says.
+    texts = [question] + [s for parts in split for s in parts] + [p.title for p in papers]
+    vectors = embedder.embed(texts)
+    q = vectors[0]
+    sims = vectors[1:] @ q
+    titles = sims[len(sims) - len(papers) :]
+    out: list[Evidence] = []
+    at = 0
+    for rank, (paper, parts) in enumerate(zip(papers, split, strict=True)):
+        s = sims[at : at + len(parts)]
+        at += len(parts)
+        order = np.argsort(-s)
+        best = float(max(s[order[0]], titles[rank]))
+        if best < bar:
+            continue
+        chosen = [int(order[0])]
+        for i in order[1:per_paper]:
+            if s[i] >= SECOND_SENTENCE_RATIO * s[order[0]] and s[i] >= bar:
+                chosen.append(int(i))
+        chosen.sort()  # keep the abstract's own order
+        out.append(
+            Evidence(
+                paper=paper,
+                sentences=[parts[i] for i in chosen],
+                scores=sorted((float(s[i]) for i in chosen), reverse=True),
+                rank=rank,
+                extra={"best": best},
+            )
+        )
+    return out

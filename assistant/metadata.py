@@ -1,0 +1,225 @@
+"""Questions about metadata ("What did Guanglu Song publish in 2022?") become filters."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from assistant.query import expand, words
+
+if TYPE_CHECKING:
+    from assistant.papers import Paper
+    from assistant.retrieval import Filters, Searcher
+
+# A metadata question asks for a list of papers, not about what one paper says.
+_LIST_INTENT = re.compile(
+    r"\b(which|what|any|all|list|show|name|give me|find)\b[\w\s-]{0,40}\b(papers|works|articles|publications)\b"
+    r"|\bpapers? (by|from|of|with|in|published|written|authored|released)\b"
+    r"|\bwhat (did|has|have)\b.{1,60}\b(publish|published|write|written|work on|release)\b"
+    r"|\b(published|written|authored|co-authored) by\b|\bhow many\b",
+    re.IGNORECASE,
+)
+_CODE = re.compile(
+    r"\b(with|have|has|having|release[ds]?|provid\w*|includ\w*)\b[\w\s-]{0,20}\bcode\b"
+    r"|\bcode (is )?(available|released)\b|\bopen[- ]source code\b",
+    re.IGNORECASE,
+)
+_SINCE = re.compile(r"\b(since|after)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_BEFORE = re.compile(r"\b(before|until|up to)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_BETWEEN = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+and\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+# Words that frame a metadata question rather than name its topic.
+_FRAME = set(
+    [
+        "which",
+        "what",
+        "list",
+        "show",
+        "name",
+        "give",
+        "find",
+        "how",
+        "many",
+        "are",
+        "there",
+        "did",
+        "does",
+        "has",
+        "have",
+        "had",
+        "papers",
+        "paper",
+        "publish",
+        "published",
+        "publications",
+        "wrote",
+        "written",
+        "authored",
+        "works",
+        "work",
+        "articles",
+        "article",
+        "by",
+        "in",
+        "from",
+        "of",
+        "on",
+        "about",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "with",
+        "since",
+        "after",
+        "before",
+        "until",
+        "between",
+        "year",
+        "years",
+        "collection",
+        "released",
+        "release",
+        "code",
+        "available",
+        "open",
+        "source",
+        "category",
+        "categories",
+        "any",
+        "all",
+        "is",
+        "was",
+        "were",
+        "been",
+        "do",
+        "me",
+        "please",
+        "that",
+        "who",
+        "also",
+        "their",
+        "his",
+        "her",
+        "its",
+        "profile",
+        "affiliated",
+        "come",
+        "comes",
+        "as",
+        "author",
+        "authors",
+        "categories",
+        "team",
+    ]
+)
+
+
+@dataclass
+class MetadataQuery:
+    """Constraints read from a question: authors, years, code flag, category, topic words."""
+
+    authors: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    has_code: bool | None = None
+    categories: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+    topic: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """The constraints in words: ``by Guanglu Song from 2022 with code``."""
+        parts = []
+        if self.topic:
+            parts.append("on " + " ".join(self.topic))
+        if self.authors:
+            parts.append("by " + " and ".join(a.title() for a in self.authors))
+        if self.categories:
+            parts.append("in category " + " or ".join(self.categories))
+        if self.orgs:
+            parts.append("from " + " or ".join(self.orgs))
+        if self.year_from is not None and self.year_from == self.year_to:
+            parts.append(f"from {self.year_from}")
+        elif self.year_from is not None or self.year_to is not None:
+            parts.append(f"from {self.year_from or '…'} to {self.year_to or 'now'}")
+        if self.has_code:
+            parts.append("with code")
+        return " ".join(parts) or "matching the question"
+
+    def matching(self, searcher: Searcher, extra: Filters | None = None) -> list[Paper]:
+        """Every paper that meets the constraints (and ``extra`` filters), newest first."""
+        from assistant.retrieval import Filters
+
+        base = Filters(year_from=self.year_from, year_to=self.year_to, has_code=self.has_code)
+        papers = [p for p in searcher.papers.values() if base.allows(p)]
+        if self.categories:
+            papers = [p for p in papers if p.category in self.categories]
+        if self.orgs:
+            papers = [p for p in papers if p.org in self.orgs]
+        if extra is not None:
+            papers = [p for p in papers if extra.allows(p)]
+        for name in self.authors:
+            ids = searcher.authors.papers_of(name)
+            papers = [p for p in papers if p.id in ids]
+        if self.topic:
+            papers = [p for p in papers if _on_topic(p, self.topic)]
+        return sorted(papers, key=lambda p: (-(p.year or 0), p.title))
+
+
+def _stems(text: str) -> set[str]:
+    import Stemmer
+
+    stem = Stemmer.Stemmer("english").stemWord
+    return {stem(w) for w in words(text)}
+
+
+def _on_topic(paper: Paper, topic: list[str]) -> bool:
+    """A paper is on a metadata question's topic if its title or abstract uses a topic word."""
+    have = _stems(f"{paper.title} {paper.abstract}")
+    wanted = _stems(" ".join(topic))
+    related = _stems(expand(" ".join(topic)))
+    return bool(wanted & have) and (len(wanted & have) * 2 >= len(wanted) or bool(related & have))
+
+
+def parse_metadata_question(question: str, searcher: Searcher) -> MetadataQuery | None:
+    """Read metadata constraints from a question; None when it is not a metadata question."""
+    if not _LIST_INTENT.search(question):
+        return None
+    q = MetadataQuery()
+    hints = searcher.authors.hints(question)
+    full = {a for a in hints.authors if " " in a}
+    # "Guanglu Song" also matched the surname "song": keep the full name only.
+    q.authors = sorted(full | {a for a in hints.authors if not any(a in f.split() for f in full)})
+    if m := _BETWEEN.search(question):
+        q.year_from, q.year_to = int(m.group(1)), int(m.group(2))
+    else:
+        # "after 2022" starts in 2023, "since 2022" in 2022; "before 2021" ends in 2020.
+        if m := _SINCE.search(question):
+            q.year_from = int(m.group(2)) + (m.group(1).lower() == "after")
+        if m := _BEFORE.search(question):
+            q.year_to = int(m.group(2)) - (m.group(1).lower() == "before")
+        if q.year_from is None and q.year_to is None and (years := _YEAR.findall(question)):
+            q.year_from, q.year_to = int(min(years)), int(max(years))
+    if _CODE.search(question):
+        q.has_code = True
+    categories = {p.category for p in searcher.papers.values() if p.category}
+    q.categories = [
+        t for t in dict.fromkeys(re.findall(r"\b[A-Z]{2,4}\b", question)) if t in categories
+    ]
+    asked = " ".join(words(question))
+    orgs = {p.org for p in searcher.papers.values() if p.org}
+    q.orgs = sorted(
+        o
+        for o in orgs
+        if re.search(rf"\b{re.escape(o.replace('-', ' '))}\b", asked.replace("-", " "))
+    )
+    if not (q.authors or q.year_from or q.year_to or q.has_code or q.categories or q.orgs):
+        return None
+    named = {w for a in q.authors for w in a.split()}
+    named |= {c.lower() for c in q.categories} | {w for o in q.orgs for w in re.split(r"[- ]", o)}
+    q.topic = [
+        w for w in words(question) if w not in _FRAME and w not in named and not _YEAR.fullmatch(w)
+    ]
+    return q
