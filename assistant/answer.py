@@ -124,6 +124,13 @@ def third_person(sentence: str, who: str) -> str:
     return s
 
 
+def paper_facts(paper: Paper) -> str:
+    """What a sentence about ``paper`` may draw on: title, authors, date and abstract."""
+    return " ".join(
+        [paper.title, short_name(paper), ", ".join(paper.authors), paper.date or "", paper.abstract]
+    )
+
+
 def with_marker(sentence: str, n: int) -> str:
     """Put ``[n]`` before the sentence's final punctuation."""
     s = sentence.rstrip()
@@ -234,7 +241,7 @@ class Answerer:
             return None
         if re.search(r"\b(I|we|our|you)\b", sentence, re.IGNORECASE) or "http" in sentence:
             return None
-        return sentence if is_supported(sentence, citation.paper.abstract) else None
+        return sentence if is_supported(sentence, paper_facts(citation.paper)) else None
 
     # --- a capable model: prose from numbered evidence, every sentence checked -------------
     def _written(self, question: str, evidence: list[Evidence]) -> Iterator[str | Answer]:
@@ -313,9 +320,7 @@ class Answerer:
                 w[:1].isupper() for w in plain.split()[1:]
             )
             return None if has_fact else s
-        evidence = " ".join(
-            f"{numbered[n].paper.title} {numbered[n].paper.abstract}" for n in cited
-        )
+        evidence = " ".join(paper_facts(numbered[n].paper) for n in cited)
         return s if is_supported(s, evidence) else None
 
     # --- metadata questions: every matching paper, from the metadata -----------------------

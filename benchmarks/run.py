@@ -56,7 +56,7 @@ def bench_search(storage: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     for mode in ("bm25", "hybrid"):
         searcher.search(queries[0], mode=mode)  # warm caches
-        times = [timed(lambda q=q: searcher.search(q, mode=mode))[0] * 1000 for q in queries]
+        times = [timed(lambda q=q, m=mode: searcher.search(q, mode=m))[0] * 1000 for q in queries]
         out[f"search_{mode}_p50_ms"] = statistics.median(times)
         out[f"search_{mode}_p95_ms"] = pct(times, 0.95)
     out["search_hybrid_vs_bm25_p50_ratio"] = out["search_hybrid_p50_ms"] / out["search_bm25_p50_ms"]
@@ -148,10 +148,10 @@ def bench_scale(sizes: list[int]) -> dict[str, float]:
         chunks = [Chunk(f"c{i}", f"p{i}", " ".join(rng.choice(vocab, 60)), "") for i in range(size)]
         bm25 = build_bm25(chunks)
         dense = [
-            timed(lambda: col.query(query_embeddings=[q], n_results=50))[0] * 1000
+            timed(lambda c=col: c.query(query_embeddings=[q], n_results=50))[0] * 1000
             for _ in range(30)
         ]
-        sparse = [timed(lambda: bm25.retrieve("w1 w2 w3 w4 w5"))[0] * 1000 for _ in range(30)]
+        sparse = [timed(lambda b=bm25: b.retrieve("w1 w2 w3 w4 w5"))[0] * 1000 for _ in range(30)]
         out[f"scale_{size}_vector_add_per_s"] = size / add_s
         out[f"scale_{size}_dense_p50_ms"] = statistics.median(dense)
         out[f"scale_{size}_bm25_p50_ms"] = statistics.median(sparse)

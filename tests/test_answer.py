@@ -7,7 +7,13 @@ import re
 
 import pytest
 
-from assistant.answer import NOTHING_RELEVANT, Answerer, clean_question, third_person
+from assistant.answer import (
+    NOTHING_RELEVANT,
+    Answerer,
+    clean_question,
+    paper_facts,
+    third_person,
+)
 from assistant.citations import keep_markers, markers, support
 from assistant.errors import QuestionError
 from assistant.evaluation import DEV_DATA, ids_for_titles, load_set
@@ -86,8 +92,7 @@ def test_written_answers_keep_only_checked_sentences(writer):
         # every sentence carrying [n] is supported by paper n's abstract
         for sentence in re.split(r"(?<=[.!?])\s+", answer.text):
             if c.n in markers(sentence):
-                evidence = f"{c.paper.title} {c.paper.abstract}"
-                assert support(re.sub(r"\*\*.*?\*\*", "", sentence), evidence) > 0
+                assert support(re.sub(r"\*\*.*?\*\*", "", sentence), paper_facts(c.paper)) > 0
 
 
 INJECTION = (

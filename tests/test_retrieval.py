@@ -107,35 +107,39 @@ def test_author_filter_is_a_case_insensitive_substring(searcher):
 
 def test_year_range_filter(searcher):
     hits = searcher.search(
-        "vision transformers", k=20, filters=Filters(year_from=2022, year_to=2023)
+        "vision transformers", k=10, filters=Filters(year_from=2022, year_to=2023)
     )
-    assert hits
+    assert len(hits) == 10
     assert all(h.paper.year is not None and 2022 <= h.paper.year <= 2023 for h in hits)
     # Papers without a year fail any year bound (Attention Residuals has none).
     wide = Filters(year_from=1900, year_to=2100)
-    titles = {h.paper.title for h in searcher.search("Attention Residuals", k=50, filters=wide)}
-    assert "Attention Residuals" not in titles
-    assert all(h.paper.year is not None for h in searcher.search("residuals", k=50, filters=wide))
-    only_from = searcher.search("multimodal models", k=10, filters=Filters(year_from=2025))
-    assert only_from and all(h.paper.year >= 2025 for h in only_from)
+    hits = searcher.search("Attention Residuals", k=50, filters=wide)
+    assert hits
+    assert "Attention Residuals" not in {h.paper.title for h in hits}
+    assert all(h.paper.year is not None for h in hits)
+    hits = searcher.search("multimodal models", k=5, filters=Filters(year_from=2025))
+    assert hits and all(h.paper.year is not None and h.paper.year >= 2025 for h in hits)
 
 
 def test_category_filter(searcher):
-    hits = searcher.search("language models", k=10, filters=Filters(category="cl"))
-    assert hits
+    hits = searcher.search("object detection", k=10, filters=Filters(category="cv"))
+    assert len(hits) == 10
+    assert all(h.paper.category == "CV" for h in hits)
+    hits = searcher.search("residual connections", k=2, filters=Filters(category="CL"))
+    assert hits[0].paper.title == "Attention Residuals"
     assert all(h.paper.category == "CL" for h in hits)
-    assert "Attention Residuals" in {h.paper.title for h in hits}
 
 
 def test_has_code_filter(searcher):
     hits = searcher.search("multimodal large language model", k=10, filters=Filters(has_code=True))
-    assert hits
+    assert len(hits) == 10
     assert all(h.paper.has_code is True for h in hits)
 
 
 def test_filters_combine(searcher):
     f = Filters(author="jinguo zhu", year_from=2022, category="CV")
-    hits = searcher.search("generalist model", k=10, filters=f)
+    assert 0 < len(searcher.allowed(f)) < 10
+    hits = searcher.search("generalist model", k=3, filters=f, mode="dense")
     assert hits
     for h in hits:
         assert f.allows(h.paper)
@@ -156,12 +160,41 @@ def test_filter_matching_nothing_returns_nothing(searcher, filters, mode):
     assert searcher.search("vision transformers", k=10, filters=filters, mode=mode) == []
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_filters_apply_in_every_mode(searcher, mode):
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_filters_apply_in_dense_and_hybrid_modes(searcher, mode):
     f = Filters(author="song", year_to=2021)
+    assert len(searcher.allowed(f)) > 10
     hits = searcher.search("face detection", k=10, filters=f, mode=mode)
-    assert hits
+    assert len(hits) == 10
     assert all(f.allows(h.paper) for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("mode", "query", "filters", "k"),
+    [
+        # bm25 mode: any filter leaks once fewer than k allowed chunks share a query word.
+        ("bm25", "object detection", Filters(author="guanglu song"), 10),
+        ("bm25", "vision transformers", Filters(year_from=2022, year_to=2023), 10),
+        ("bm25", "face detection", Filters(author="song", year_to=2021), 10),
+        # hybrid mode (the default, what `assistant search --category` uses): leaks once fewer
+        # than k papers pass the filter.
+        ("hybrid", "language models", Filters(category="CL"), 10),
+        ("hybrid", "generalist model", Filters(author="jinguo zhu", year_from=2022), 10),
+        ("hybrid", "vision transformers", Filters(year_from=2022, year_to=2023), 20),
+    ],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: Searcher._sparse hides disallowed chunks with BM25Retriever's corpus_weight_mask, "
+    "but the retriever still returns them with score 0.0 to fill its top k, and _group never "
+    "re-checks the filter: bm25 mode returns papers that fail the filter, and hybrid mode too "
+    "(fusion turns their 0.0 into a positive score) whenever fewer than k papers pass it",
+)
+def test_filters_hold_when_few_papers_pass(searcher, mode, query, filters, k):
+    hits = searcher.search(query, k=k, filters=filters, mode=mode)
+    assert hits
+    bad = [h.paper.title for h in hits if not filters.allows(h.paper)]
+    assert bad == []
 
 
 # --- modes and queries -------------------------------------------------------------------------
@@ -219,13 +252,19 @@ def test_chunks_of_unknown_papers_never_appear(make_index):
 
     s = Searcher(idx.store())
     assert "pdeadbeef00" not in s.papers
-    for mode in MODES:
-        for query in ("Attention Residuals", "residual connections with attention over depth"):
-            hits = s.search(query, k=10, mode=mode)
+    for query in ("Attention Residuals", "residual connections with attention over depth"):
+        # The orphan is what Chroma itself ranks first for these queries...
+        nearest = collection.query(
+            query_embeddings=[store.embedder.embed([query])[0].tolist()], n_results=1
+        )
+        assert nearest["ids"] == [[orphan.node_id]]
+        # ...yet search never shows it, in any mode, and still finds the real paper.
+        for mode in MODES:
+            hits = s.search(query, k=5, mode=mode)
             assert hits, (mode, query)
             assert "pdeadbeef00" not in {h.paper.id for h in hits}
             assert all(h.chunk_id != orphan.node_id for h in hits)
-            assert hits[0].paper.title == "Attention Residuals"
+            assert "Attention Residuals" in {h.paper.title for h in hits}
 
 
 def chunk_node_for(paper_id: str, text: str):
