@@ -26,8 +26,8 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check assistant tests benchmarks ui.py
-	$(BIN)/ruff format --check assistant tests benchmarks ui.py
+	$(BIN)/ruff check assistant tests benchmarks
+	$(BIN)/ruff format --check assistant tests benchmarks
 	$(BIN)/mypy assistant
 
 bench: install
