@@ -108,10 +108,25 @@ _WE_OPENING = re.compile(
 def third_person(sentence: str, who: str) -> str:
     """Rewrite an abstract's first-person sentence about the paper into the third person."""
     s = sentence.strip()
+    # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
+    # is not quoted, so drop it and start with the paper.
+    s = re.sub(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)", "", s)
+    singular = not who.endswith("et al.") and " and " not in who
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):
         s = f"{who} " + s[3:]
+    if singular and s.startswith(f"{who} "):
+        # "FoPru propose" -> "FoPru proposes": one paper, third person singular.
+        rest = s[len(who) + 1 :]
+        verb, _, tail = rest.partition(" ")
+        if verb.isalpha() and verb.islower() and not verb.endswith("s"):
+            verb = (
+                verb[:-1] + "ies"
+                if verb.endswith("y")
+                else verb + ("es" if verb.endswith(("sh", "ch", "x")) else "s")
+            )
+            s = f"{who} {verb} {tail}"
     else:
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()

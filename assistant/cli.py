@@ -199,10 +199,14 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import run_retrieval_eval
+    from assistant.evaluation import run_answer_eval, run_retrieval_eval
 
-    searcher = open_searcher(settings)
-    report = run_retrieval_eval(searcher, Path(args.data) if args.data else None)
+    folder = Path(args.data) if args.data else None
+    report: dict[str, Any] = {}
+    if "retrieval" in args.sections:
+        report.update(run_retrieval_eval(open_searcher(settings), folder))
+    if "answers" in args.sections:
+        report["answers"] = run_answer_eval(open_answerer(settings), folder)
     print(json.dumps(report) if args.json else report_text(report))
     return 0
 
@@ -210,11 +214,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def report_text(report: dict[str, Any]) -> str:
     """The evaluation report as an aligned table."""
     lines = []
-    for set_name, by_mode in report["retrieval"].items():
+    for set_name, by_mode in report.get("retrieval", {}).items():
         lines.append(f"{set_name} ({by_mode['queries']} queries)")
         for mode, m in by_mode["modes"].items():
             cells = "  ".join(f"{k} {v:.3f}" for k, v in m.items())
             lines.append(f"  {mode:<7} {cells}")
+    if "answers" in report:
+        lines.append(f"answers ({report['answers']['backend']} backend)")
+        lines += [f"  {k:<26} {v}" for k, v in report["answers"].items() if k != "backend"]
     return "\n".join(lines)
 
 
@@ -257,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="measure retrieval quality on the development queries")
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")
+    p.add_argument(
+        "--sections",
+        default="retrieval,answers",
+        help="comma-separated: retrieval, answers (default both)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
     return parser

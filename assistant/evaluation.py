@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,66 @@ def run_retrieval_eval(searcher: Searcher, folder: Path | None = None) -> dict[s
             modes[mode] = {k: round(v, 3) for k, v in _mean(scores).items()}
         out[name] = {"queries": len(rows), "modes": modes}
     return {"retrieval": out}
+
+
+def _sentence_support(answer: Any) -> tuple[int, int]:
+    """(supported, total) over the answer's sentences that carry citation markers."""
+    from assistant.answer import paper_facts
+    from assistant.citations import is_supported, markers, split_sentences
+
+    by_n = {c.n: c.paper for c in answer.citations}
+    supported = total = 0
+    for sentence in split_sentences(answer.text.replace("\n", " ")):
+        cited = [by_n[n] for n in markers(sentence) if n in by_n]
+        if not cited:
+            continue
+        total += 1
+        body = re.sub(r"\*\*.*?\*\*\s*\([^)]*\)", "", sentence)  # the bold title line
+        supported += is_supported(body, " ".join(paper_facts(p) for p in cited))
+    return supported, total
+
+
+def run_answer_eval(answerer: Any, folder: Path | None = None) -> dict[str, Any]:
+    """Citation correctness, fabrication, support and refusal rates of ``answerer``."""
+    from assistant.citations import markers
+
+    folder = folder or DEV_DATA
+    searcher = answerer.searcher
+    known = set(searcher.papers)
+    cited_right: dict[str, list[float]] = {}
+    fabricated = supported = sentences = 0
+    times: list[float] = []
+    for row in load_set(folder, "questions"):
+        start = time.perf_counter()
+        answer = answerer.ask(row["question"])
+        times.append(time.perf_counter() - start)
+        numbers = {c.n for c in answer.citations}
+        fabricated += sum(n not in numbers for n in markers(answer.text))
+        fabricated += sum(c.paper.id not in known for c in answer.citations)
+        right = ids_for_titles(searcher, row["relevant"])
+        cited_right.setdefault(row["style"], []).append(
+            float(bool(right & {c.paper.id for c in answer.citations}))
+        )
+        s, t = _sentence_support(answer)
+        supported, sentences = supported + s, sentences + t
+    off = [answerer.ask(r["question"]) for r in load_set(folder, "offtopic")]
+    f1s = []
+    for row in load_set(folder, "metadata"):
+        truth = ids_for_titles(searcher, row["relevant"])
+        got = {c.paper.id for c in answerer.ask(row["question"]).citations}
+        f1s.append(2 * len(truth & got) / (len(truth) + len(got)) if truth or got else 1.0)
+    out: dict[str, Any] = {
+        f"right_paper_cited_{style}": round(sum(v) / len(v), 3) for style, v in cited_right.items()
+    }
+    out.update(
+        {
+            "fabricated_citations": fabricated,
+            "support_rate": round(supported / sentences, 3) if sentences else 1.0,
+            "offtopic_refused": f"{sum(a.refused for a in off)}/{len(off)}",
+            "offtopic_with_citations": sum(bool(a.citations) for a in off),
+            "metadata_f1": round(sum(f1s) / len(f1s), 3) if f1s else 0.0,
+            "answer_p50_s": round(sorted(times)[len(times) // 2], 2) if times else 0.0,
+            "backend": answerer.backend,
+        }
+    )
+    return out

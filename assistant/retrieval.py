@@ -219,6 +219,19 @@ class Searcher:
             similarity_top_k=k,
         )
 
+    def paper_vectors(self, paper_ids: list[str]) -> Any:
+        """Unit vectors of papers (mean of their chunk vectors), in the given order."""
+        import numpy as np
+
+        wanted = [c.id for c in self.chunks.values() if c.paper_id in set(paper_ids)]
+        got = self._collection.get(ids=wanted, include=["embeddings"])
+        sums: dict[str, Any] = {}
+        for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+            pid = self.chunks[cid].paper_id
+            sums[pid] = sums.get(pid, 0) + np.asarray(vector, dtype=np.float32)
+        out = np.stack([sums[pid] for pid in paper_ids])
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
     def allowed(self, filters: Filters | None) -> set[str] | None:
         """Paper ids that pass ``filters``; None when no filter is set."""
         if filters is None or not filters.active:
