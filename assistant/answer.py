@@ -105,32 +105,35 @@ _WE_OPENING = re.compile(
 )
 
 
+def _singular(rest: str) -> str:
+    """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
+    verb, _, tail = rest.partition(" ")
+    if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
+        return rest
+    if verb.endswith("y"):
+        verb = verb[:-1] + "ies"
+    else:
+        verb += "es" if verb.endswith(("sh", "ch", "x")) else "s"
+    return f"{verb} {tail}"
+
+
 def third_person(sentence: str, who: str) -> str:
     """Rewrite an abstract's first-person sentence about the paper into the third person."""
     s = sentence.strip()
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
     s = re.sub(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)", "", s)
-    singular = not who.endswith("et al.") and " and " not in who
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):
         s = f"{who} " + s[3:]
-    if singular and s.startswith(f"{who} "):
-        # "FoPru propose" -> "FoPru proposes": one paper, third person singular.
-        rest = s[len(who) + 1 :]
-        verb, _, tail = rest.partition(" ")
-        if verb.isalpha() and verb.islower() and not verb.endswith("s"):
-            verb = (
-                verb[:-1] + "ies"
-                if verb.endswith("y")
-                else verb + ("es" if verb.endswith(("sh", "ch", "x")) else "s")
-            )
-            s = f"{who} {verb} {tail}"
     else:
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
+    singular = not who.endswith("et al.") and " and " not in who
+    if singular and s.startswith(f"{who} "):
+        s = f"{who} {_singular(s[len(who) + 1 :])}"
     s = re.sub(r"\bwe\b", "they", s)
     s = re.sub(r"\bWe\b", "They", s)
     s = re.sub(r"\bour\b", "their", s)

@@ -206,6 +206,7 @@ def test_every_mode_returns_results(searcher, mode):
     assert len(hits) == 5
 
 
+@pytest.mark.slow
 def test_hybrid_holds_its_own_on_own_words_queries(searcher):
     rows = load_set(DEV_DATA, "own_words")
     mrr = {}
