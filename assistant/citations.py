@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from assistant.papers import Paper
 
 MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[])")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[“‘*])")
 _STOP = set(
     [
         "a",

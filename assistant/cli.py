@@ -179,22 +179,77 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.errors import LLMError, QuestionError
+    from assistant.answer import Answer
+    from assistant.chat import ChatSession
+    from assistant.errors import AssistantError
 
-    answerer = open_answerer(settings)
-    print("Ask about the papers (empty line or Ctrl-D to quit).")
+    session = ChatSession(open_answerer(settings))
+    print("Ask about the papers, or ask for a summary, comparison, related work or review")
+    print("outline; follow up with 'shorter', 'drop [2]', 'add the 2024 papers'. Empty line quits.")
     while True:
         try:
-            question = input("> ")
+            message = input("> ")
         except EOFError:
             break
-        if not question.strip():
+        if not message.strip():
             break
         try:
-            _print_answer(answerer, question, False)
-        except (QuestionError, LLMError) as e:
+            final = None
+            for piece in session.send(message):
+                if isinstance(piece, str):
+                    print(piece, end="", flush=True)
+                else:
+                    final = piece
+            print()
+            if final is not None:
+                _print_references(final.citations)
+                if isinstance(final, Answer) and final.note:
+                    print(f"note: {final.note}")
+        except AssistantError as e:
             print(f"error: {e}")
         print()
+    return 0
+
+
+def _print_references(citations: list[Any]) -> None:
+    for c in citations:
+        p = c.paper
+        who = f"{p.author_line()} " if p.authors else ""
+        print(f"[{c.n}] {who}({p.year or p.date or 'n.d.'}). {p.title}. {p.source}")
+
+
+def _emit_draft(draft: Any, args: argparse.Namespace) -> None:
+    from assistant.export import bibtex, to_latex, to_markdown
+
+    if args.bibtex:
+        Path(args.bibtex).write_text(bibtex(draft.papers), encoding="utf-8")
+    if args.json:
+        print(json.dumps(draft.to_json()), flush=True)
+    elif args.format == "latex":
+        print(to_latex(draft.text, draft.citations))
+    else:
+        print(to_markdown(draft.text, draft.citations))
+
+
+def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant import writing
+
+    answerer = open_answerer(settings) if settings.llm_mode == "write" else None
+    searcher = answerer.searcher if answerer else open_searcher(settings)
+    model = answerer.model if answerer else None
+    if args.command == "summarize":
+        _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher)), args)
+    elif args.command == "compare":
+        papers = [writing.resolve_paper(name, searcher) for name in args.papers]
+        _emit_draft(writing.compare(papers), args)
+    else:
+        topics = writing.TopicFilter(searcher)
+        for topic in _queries(args.topic):
+            if args.command == "review":
+                draft = writing.review_outline(topic, searcher, topics=topics)
+            else:
+                draft = writing.related_work(topic, searcher, model, topics=topics)
+            _emit_draft(draft, args)
     return 0
 
 
@@ -262,6 +317,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="interactive chat in the terminal")
     p.set_defaults(func=cmd_chat)
 
+    def writing_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=["markdown", "latex"], default="markdown")
+        p.add_argument("--bibtex", metavar="FILE", help="write the cited papers' BibTeX here")
+        p.add_argument("--json", action="store_true", help="one JSON line per draft")
+        p.set_defaults(func=cmd_write)
+
+    p = sub.add_parser("summarize", help="problem, method and result of one paper")
+    p.add_argument("paper", help="title (fuzzy), method name or id")
+    writing_options(p)
+    p = sub.add_parser("compare", help="table and paragraph for 2 to 6 papers")
+    p.add_argument("papers", nargs="+", help="titles, method names or ids")
+    writing_options(p)
+    p = sub.add_parser("related-work", help="related-work paragraphs (stdin: one topic per line)")
+    p.add_argument("topic", nargs="?", help="the topic; omit to read one per line")
+    writing_options(p)
+    p = sub.add_parser("review", help="literature-review outline (stdin: one topic per line)")
+    p.add_argument("topic", nargs="?", help="the topic; omit to read one per line")
+    writing_options(p)
+
     p = sub.add_parser("eval", help="measure retrieval quality on the development queries")
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")
     p.add_argument(
@@ -271,6 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
+
+    def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+        from assistant.web import serve
+
+        return serve(settings, args.host, args.port)
+
+    p = sub.add_parser("ui", help="serve the web page (default http://127.0.0.1:7860)")
+    p.add_argument("--host", help="address to listen on (ASSISTANT_UI_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (ASSISTANT_UI_PORT, default 7860)")
+    p.set_defaults(func=cmd_ui)
     return parser
 
 

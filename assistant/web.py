@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import html
 import ipaddress
 import logging
@@ -213,6 +214,9 @@ class Library:
             self.phase = "opening"
             self.searcher = Searcher(store)
             self.phase = "ready"
+            if self.backend == "local":  # start the local model now, not in the first answer
+                with contextlib.suppress(AssistantError):  # the first answer reports it
+                    self.model(Session())
         except AssistantError as e:
             self.phase, self.error = "failed", str(e)
         except Exception as e:  # the page reports it instead of dying
@@ -250,6 +254,7 @@ class Library:
             if self._local is None:
                 settings = self.settings.model_copy(update={"llm_backend": "local"})
                 self._local = make_chat_model(settings)
+                threading.Thread(target=_warm_up, args=(self._local,), daemon=True).start()
         return self._local, self.settings.llm_mode or "phrase"
 
     def collection_map(self) -> pd.DataFrame:
@@ -259,6 +264,13 @@ class Library:
                 assert self.searcher is not None
                 self._map = paper_map(self.searcher)
             return self._map
+
+
+def _warm_up(model: ChatModel) -> None:
+    """Start the local model's server (seconds) before the first question needs it."""
+    if model.server is not None:
+        with contextlib.suppress(AssistantError):  # the first answer reports it
+            model.server.ensure()
 
 
 # --- rendering -----------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""A chat session: history, follow-up questions, and routing to the writing functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from assistant.answer import Answer, Answerer
+from assistant.errors import QuestionError
+from assistant.retrieval import Filters
+from assistant.writing import (
+    Draft,
+    TopicFilter,
+    compare,
+    drop_citation,
+    related_work,
+    resolve_paper,
+    review_outline,
+    shorter,
+    summarize,
+)
+
+_RELATED = re.compile(
+    r"related[- ]work(?: (?:paragraph|section|draft))?\s+(?:on|about|for|regarding)\s+(?P<topic>.+)",
+    re.IGNORECASE,
+)
+_REVIEW = re.compile(
+    r"(?:literature[- ]review|review outline|survey outline|outline)(?: of| for)?\s+"
+    r"(?:on|about|of|for)?\s*(?P<topic>.+)",
+    re.IGNORECASE,
+)
+_COMPARE = re.compile(r"^\s*compare\s+(?P<items>.+)", re.IGNORECASE)
+_SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)", re.IGNORECASE)
+_SHORTER = re.compile(
+    r"^\s*(?:make it |a bit )?(?:shorter|more concise|condense it)\W*$", re.IGNORECASE
+)
+_DROP = re.compile(r"^\s*(?:drop|remove|delete)\s+\[?(?P<n>\d+)\]?\W*$", re.IGNORECASE)
+_ADD_YEAR = re.compile(r"^\s*add (?:the )?(?P<year>(?:19|20)\d\d) papers?\W*$", re.IGNORECASE)
+_ANAPHORA = re.compile(
+    r"\b(it|its|this paper|that paper|the paper|they|them|their|these|those|this one|that one)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Turn:
+    """One exchange: what the user said and what came back."""
+
+    message: str
+    reply: Answer | Draft
+
+
+@dataclass
+class ChatSession:
+    """One person's conversation; nothing in it is shared with another session."""
+
+    answerer: Answerer
+    filters: Filters | None = None
+    turns: list[Turn] = field(default_factory=list)
+    _topics: TopicFilter | None = None
+
+    @property
+    def last_draft(self) -> Draft | None:
+        return next((t.reply for t in reversed(self.turns) if isinstance(t.reply, Draft)), None)
+
+    @property
+    def topics(self) -> TopicFilter:
+        if self._topics is None:
+            self._topics = TopicFilter(self.answerer.searcher)
+        return self._topics
+
+    def send(self, message: str) -> Iterator[str | Answer | Draft]:
+        """Yield the reply's text as it comes, then the reply (an Answer or a Draft)."""
+        text = " ".join(message.split())
+        if not text:
+            raise QuestionError("the message is empty; ask about the papers or name a task")
+        draft = self._draft_for(text)
+        if draft is not None:
+            self.turns.append(Turn(text, draft))
+            yield draft.text
+            yield draft
+            return
+        final: Answer | None = None
+        for piece in self.answerer.stream(self._with_context(text), self.filters):
+            if isinstance(piece, Answer):
+                piece.question = text
+                final = piece
+            yield piece
+        if final is not None:
+            self.turns.append(Turn(text, final))
+
+    def _draft_for(self, text: str) -> Draft | None:
+        """A writing task named by the message, or a change to the last draft; else None."""
+        searcher = self.answerer.searcher
+        model = self.answerer.model if self.answerer.mode == "write" else None
+        last = self.last_draft
+        if last is not None:
+            if _SHORTER.match(text):
+                return shorter(last)
+            if m := _DROP.match(text):
+                return drop_citation(last, int(m.group("n")))
+            if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
+                year = int(m.group("year"))
+                base = self.filters or Filters()
+                widened = Filters(**{**vars(base), "year_from": year, "year_to": year})
+                extra = related_work(last.topic, searcher, model, widened, self.topics)
+                return _merge(last, extra, f"added the {year} papers")
+        if m := _RELATED.search(text):
+            return related_work(
+                m.group("topic").strip(" .?!"), searcher, model, self.filters, self.topics
+            )
+        if m := _REVIEW.search(text):
+            return review_outline(
+                m.group("topic").strip(" .?!"), searcher, self.filters, self.topics
+            )
+        if m := _COMPARE.match(text):
+            names = re.split(
+                r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b)\s*", m.group("items").strip(" .?!")
+            )
+            return compare([resolve_paper(n, searcher) for n in names if n.strip()])
+        if m := _SUMMARIZE.match(text):
+            return summarize(resolve_paper(m.group("paper").strip(" .?!"), searcher))
+        return None
+
+    def _with_context(self, text: str) -> str:
+        """A follow-up that says "it" or "they" is searched with the last answer's papers."""
+        if not self.turns or not _ANAPHORA.search(text):
+            return text
+        reply = self.turns[-1].reply
+        if not reply.citations:
+            return text
+        titles = "; ".join(c.paper.title for c in reply.citations[:2])
+        return f"{text} ({titles})"
+
+
+def _merge(draft: Draft, extra: Draft, note: str) -> Draft:
+    """The draft plus the papers of ``extra`` it did not cite yet, as a new paragraph."""
+    from assistant.answer import finalize
+    from assistant.evidence import Evidence
+
+    have = {c.paper.id for c in draft.citations}
+    new = [c for c in extra.citations if c.paper.id not in have]
+    if not new:
+        return Draft(
+            draft.kind, draft.topic, draft.text, draft.citations, draft.table, "no new papers"
+        )
+    offset = max((c.n for c in draft.citations), default=0)
+    renumber = {c.n: offset + i for i, c in enumerate(new, 1)}
+    from assistant.answer import short_name, third_person, with_marker
+    from assistant.writing import roles
+
+    sentences = [
+        with_marker(third_person(roles(c.paper)["method"], short_name(c.paper)), renumber[c.n])
+        for c in new
+    ]
+    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
+    numbered.update({renumber[c.n]: Evidence(c.paper, c.evidence, [1.0]) for c in new})
+    text, citations = finalize(
+        draft.text + "\n\n**Further work.** " + " ".join(sentences), numbered
+    )
+    return Draft(draft.kind, draft.topic, text, citations, draft.table, note)
