@@ -254,12 +254,14 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import run_answer_eval, run_retrieval_eval
+    from assistant.evaluation import run_answer_eval, run_retrieval_eval, run_writing_eval
 
     folder = Path(args.data) if args.data else None
     report: dict[str, Any] = {}
     if "retrieval" in args.sections:
         report.update(run_retrieval_eval(open_searcher(settings), folder))
+    if "writing" in args.sections:
+        report["writing"] = run_writing_eval(open_searcher(settings), folder)
     if "answers" in args.sections:
         report["answers"] = run_answer_eval(open_answerer(settings), folder)
     print(json.dumps(report) if args.json else report_text(report))
@@ -274,6 +276,9 @@ def report_text(report: dict[str, Any]) -> str:
         for mode, m in by_mode["modes"].items():
             cells = "  ".join(f"{k} {v:.3f}" for k, v in m.items())
             lines.append(f"  {mode:<7} {cells}")
+    if "writing" in report:
+        lines.append("writing (related work on the topic set)")
+        lines += [f"  {k:<26} {v}" for k, v in report["writing"].items()]
     if "answers" in report:
         lines.append(f"answers ({report['answers']['backend']} backend)")
         lines += [f"  {k:<26} {v}" for k, v in report["answers"].items() if k != "backend"]
@@ -340,8 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")
     p.add_argument(
         "--sections",
-        default="retrieval,answers",
-        help="comma-separated: retrieval, answers (default both)",
+        default="retrieval,writing,answers",
+        help="comma-separated: retrieval, writing, answers (default all)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)

@@ -130,7 +130,7 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
 
     Raises QuestionError with a "did you mean" list when several papers fit equally well.
     """
-    from rapidfuzz import fuzz, process
+    from rapidfuzz import fuzz, process, utils
 
     name = name.strip().strip("\"'“”")
     if not name:
@@ -147,7 +147,10 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
     ]
     if not exact:
         titles = [p.title for p in papers]
-        scored = process.extract(name, titles, scorer=fuzz.WRatio, limit=5)
+        # Token-set similarity: a remembered fragment of the title scores as high as the title.
+        scored = process.extract(
+            name, titles, scorer=fuzz.token_set_ratio, processor=utils.default_process, limit=5
+        )
         exact = [papers[i] for _, score, i in scored if score >= 90 and len(name) >= 6]
         if not exact:
             # The name may only occur in the abstract ("Co-DETR", "InternVL3").

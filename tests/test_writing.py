@@ -1,0 +1,167 @@
+"""Research writing end to end on the real collection: summaries, comparisons, drafts, chat."""
+
+from __future__ import annotations
+
+import json
+
+import bibtexparser
+import pytest
+
+from assistant.answer import Answerer
+from assistant.chat import ChatSession
+from assistant.citations import markers
+from assistant.errors import QuestionError
+from assistant.evaluation import DEV_DATA, ids_for_titles, load_set, run_writing_eval
+from assistant.export import bibtex
+from assistant.writing import (
+    TopicFilter,
+    compare,
+    drop_citation,
+    related_work,
+    resolve_paper,
+    review_outline,
+    summarize,
+)
+
+
+@pytest.fixture(scope="module")
+def topics(searcher):
+    return TopicFilter(searcher)
+
+
+def numbered_in_order(draft):
+    first = []
+    for n in markers(draft.text):
+        if n not in first:
+            first.append(n)
+    assert first == list(range(1, len(first) + 1))
+    assert set(first) == {c.n for c in draft.citations}
+
+
+def test_resolve_paper_by_title_method_name_id_and_did_you_mean(searcher):
+    assert resolve_paper("Teach-DETR", searcher).title.startswith("Teach-DETR")
+    assert (
+        resolve_paper("Co-DETR", searcher).title
+        == "DETRs with Collaborative Hybrid Assignments Training"
+    )
+    assert resolve_paper("internvl3 exploring advanced training", searcher).title.startswith(
+        "InternVL3"
+    )
+    p = resolve_paper("Attention Residuals", searcher)
+    assert resolve_paper(p.id, searcher) is p
+    with pytest.raises(QuestionError, match="did you mean"):
+        resolve_paper("Quantum Gravity Loops For Birds", searcher)
+
+
+def test_summary_has_problem_method_result_from_the_abstract(searcher):
+    paper = resolve_paper("InternVL3", searcher)
+    draft = summarize(paper)
+    assert "**Method.**" in draft.text and "[1]" in draft.text
+    assert paper.source in draft.text
+    for sentence in draft.citations[0].evidence:
+        assert sentence in paper.abstract
+
+
+def test_compare_table_and_paragraph(searcher):
+    papers = [resolve_paper(n, searcher) for n in ("Co-DETR", "Teach-DETR")]
+    draft = compare(papers)
+    assert [row["year"] for row in draft.table] == ["2022", "2022"]
+    assert {row["code"] for row in draft.table} == {"yes"}
+    assert "[1]" in draft.text and "[2]" in draft.text
+    numbered_in_order(draft)
+    with pytest.raises(QuestionError):
+        compare(papers[:1])
+
+
+def test_related_work_cites_the_topic_and_nothing_off_topic(searcher, topics):
+    report = run_writing_eval(searcher)
+    assert report["related_work_recall"] >= 0.75
+    assert report["support_rate"] == 1.0
+    assert report["bibtex_complete"] == f"{report['topics']}/{report['topics']}"
+    draft = related_work("knowledge distillation", searcher, topics=topics)
+    numbered_in_order(draft)
+    for c in draft.citations:  # every cited paper is about distillation
+        assert "distil" in (c.paper.title + c.paper.abstract).lower()
+    entries = bibtexparser.loads(bibtex(draft.papers)).entries
+    assert len(entries) == len(draft.citations)
+
+
+def test_nothing_on_an_absent_topic(searcher, topics):
+    draft = related_work("soil microbiology of rice paddies", searcher, topics=topics)
+    assert draft.citations == [] and "nothing" in draft.text
+
+
+def test_review_outline_sections_and_a_line_per_paper(searcher, topics):
+    draft = review_outline("knowledge distillation", searcher, topics=topics)
+    assert draft.text.count("\n## ") >= 1 and "Scope:" in draft.text
+    assert draft.text.count("\n- ") == len(draft.citations)
+    numbered_in_order(draft)
+
+
+def test_drop_renumbers(searcher, topics):
+    draft = related_work("neural architecture search", searcher, topics=topics)
+    assert len(draft.citations) >= 2
+    dropped = drop_citation(draft, 1)
+    assert len(dropped.citations) == len(draft.citations) - 1
+    assert draft.citations[0].paper.id not in {c.paper.id for c in dropped.citations}
+    numbered_in_order(dropped)
+
+
+def test_chat_routes_tasks_and_follow_ups(searcher):
+    session = ChatSession(Answerer(searcher, None))
+    replies = {}
+    for message in (
+        "draft a related-work paragraph on knowledge distillation",
+        "shorter",
+        "drop [2]",
+        "compare Co-DETR and Teach-DETR",
+        "summarize InternVL3",
+        "What does Teach-DETR propose?",
+        "What dataset does it use?",
+    ):
+        *_, final = list(session.send(message))
+        replies[message] = final
+    assert (
+        replies["draft a related-work paragraph on knowledge distillation"].kind == "related work"
+    )
+    assert len(replies["shorter"].text) <= len(
+        replies["draft a related-work paragraph on knowledge distillation"].text
+    )
+    assert replies["drop [2]"].note == "dropped [2]"
+    assert replies["compare Co-DETR and Teach-DETR"].kind == "comparison"
+    assert replies["summarize InternVL3"].kind == "summary"
+    follow_up = replies["What dataset does it use?"]
+    assert "Teach-DETR" in follow_up.citations[0].paper.title
+
+
+def test_sessions_do_not_share_history(searcher):
+    a, b = ChatSession(Answerer(searcher, None)), ChatSession(Answerer(searcher, None))
+    list(a.send("summarize InternVL3"))
+    assert b.turns == [] and b.last_draft is None
+
+
+def test_cli_related_work_json_batch_and_bibtex_file(run_cli, tmp_path):
+    bib = tmp_path / "refs.bib"
+    code, out, err = run_cli(
+        "related-work", "--json", "--bibtex", str(bib),
+        input="knowledge distillation\nneural architecture search\n",
+    )  # fmt: skip
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [d["topic"] for d in lines] == ["knowledge distillation", "neural architecture search"]
+    for d in lines:
+        assert set(d) >= {"topic", "text", "citations", "bibtex"}
+        assert set(markers(d["text"])) == {c["n"] for c in d["citations"]}
+        assert len(bibtexparser.loads(d["bibtex"]).entries) == len(d["citations"])
+    assert len(bibtexparser.loads(bib.read_text()).entries) == len(lines[-1]["citations"])
+
+
+def test_cli_compare_latex(run_cli):
+    code, out, err = run_cli("compare", "Co-DETR", "Teach-DETR", "--format", "latex")
+    assert code == 0, err
+    assert "\\cite{zong2022detrs}" in out and "\\cite{huang2022teach}" in out
+
+
+def test_dev_topics_exist_in_the_collection(searcher):
+    for row in load_set(DEV_DATA, "topics"):
+        assert ids_for_titles(searcher, row["relevant"])
