@@ -278,28 +278,28 @@ class Answerer:
         dropped = 0
         note = ""
         buffer = ""
+
+        def checked(done: list[str]) -> Iterator[str]:
+            nonlocal dropped
+            for s in done:
+                ok = self._check(s, numbered)
+                if ok:
+                    kept.append(ok)
+                    yield ok + " "
+                else:
+                    dropped += 1
+
         try:
+            # Stream sentence by sentence: a sentence is shown only once it is complete and checked.
             for delta in self.model.stream(messages, max_tokens=400):
                 buffer += delta
                 done = split_sentences(buffer)
                 if len(done) > 1:
-                    for s in done[:-1]:
-                        ok = self._check(s, numbered)
-                        if ok:
-                            kept.append(ok)
-                            yield ok + " "
-                        else:
-                            dropped += 1
+                    yield from checked(done[:-1])
                     buffer = done[-1]
         except LLMError as e:
             note = str(e)
-        for s in split_sentences(buffer):
-            ok = self._check(s, numbered)
-            if ok:
-                kept.append(ok)
-                yield ok + " "
-            else:
-                dropped += 1
+        yield from checked(split_sentences(buffer))
         if not any(markers(s) for s in kept):
             # Nothing usable came back: the evidence itself answers, as with the tiny model.
             fallback = list(self._phrased_without_model(question, evidence, note))

@@ -754,12 +754,8 @@ def build_app(
                 sources = gr.HTML(sources_html(None), elem_id="sources")
         with gr.Accordion("Filters: answers, search, the paper browser and the chart"), gr.Row():
             author = gr.Textbox(label="Author contains", elem_id="filter-author")
-            year_from = gr.Number(
-                label="Year from", precision=0, placeholder="any", elem_id="filter-year-from"
-            )
-            year_to = gr.Number(
-                label="Year to", precision=0, placeholder="any", elem_id="filter-year-to"
-            )
+            year_from = gr.Textbox(label="Year from", placeholder="any", elem_id="filter-year-from")
+            year_to = gr.Textbox(label="Year to", placeholder="any", elem_id="filter-year-to")
             category = gr.Dropdown(
                 [""], value="", label="Category", allow_custom_value=True, elem_id="filter-category"
             )

@@ -45,50 +45,15 @@ _DATASETS = re.compile(
     r"Kinetics(?:-\d+)?|VQAv2|nuScenes|KITTI|Pascal VOC|PASCAL VOC|LVIS|Objects365|"
     r"[A-Z][A-Za-z]*(?:Bench|QA|VQA)\w*|MMMU|MMBench|MathVista|GSM8K|MMLU)\b"
 )
-_STOP_THEME = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "for",
-        "and",
-        "in",
-        "on",
-        "with",
-        "via",
-        "to",
-        "from",
-        "by",
-        "towards",
-        "toward",
-        "using",
-        "based",
-        "learning",
-        "model",
-        "models",
-        "network",
-        "networks",
-        "large",
-        "efficient",
-        "improving",
-        "improved",
-        "new",
-        "approach",
-        "method",
-        "framework",
-        "vision",
-        "visual",
-        "image",
-        "images",
-        "neural",
-        "deep",
-        "multi",
-        "task",
-        "tasks",
-        "training",
-        "data",
-    ]
+# Words that name no topic: left out of topic matching (and, with the field's most generic
+# words, out of theme names).
+_TOPIC_STOP = set(
+    "a an the of for and in on with via to from by towards toward using based large models "
+    "model methods method approaches approach work works paper papers".split()
+)
+_STOP_THEME = _TOPIC_STOP | set(
+    "learning network networks efficient improving improved new framework vision visual "
+    "image images neural deep multi task tasks training data".split()
 )
 RELATED_DEPTH = 40
 
@@ -315,39 +280,6 @@ def _stems(text: str) -> set[str]:
 
     stem = Stemmer.Stemmer("english").stemWord
     return {stem(w) for w in words(text) if w not in _TOPIC_STOP and len(w) > 2}
-
-
-_TOPIC_STOP = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "for",
-        "and",
-        "in",
-        "on",
-        "with",
-        "via",
-        "to",
-        "from",
-        "by",
-        "towards",
-        "using",
-        "based",
-        "large",
-        "models",
-        "model",
-        "methods",
-        "method",
-        "approaches",
-        "approach",
-        "work",
-        "works",
-        "paper",
-        "papers",
-    ]
-)
 
 
 def _themes(papers: list[Paper], searcher: Searcher) -> list[tuple[str, list[Paper]]]:

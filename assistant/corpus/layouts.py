@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from assistant.corpus.authors import parse_authors, split_glued
+from assistant.corpus.authors import AuthorList, parse_authors, split_glued
 from assistant.papers import Entry, Source
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -84,8 +84,14 @@ def _blocks(lines: list[Line], start: int) -> Iterator[list[Line]]:
         yield block
 
 
-def parse_glued(name: str, text: str) -> Parsed:
-    """Parse the ``glued`` layout: meta line, title glued to authors, abstract."""
+# What a layout's reader makes of one entry's lines after its meta line: the title, authors
+# and abstract, or the problem (line number and reason) that stops the entry.
+Fields = tuple[str, AuthorList, str]
+Reader = Callable[[list[Line]], "Fields | tuple[int, str]"]
+
+
+def _parse_entries(name: str, text: str, size: int, read: Reader) -> Parsed:
+    """Parse a layout of meta-line entries of ``size`` lines, each body handed to ``read``."""
     out = Parsed()
     lines = _nonblank(text)
     first = next((k for k, (_, s) in enumerate(lines) if META.match(s)), len(lines))
@@ -95,57 +101,15 @@ def parse_glued(name: str, text: str) -> Parsed:
         if not m:
             out.problems.append(Problem(name, no, "expected a category/date line"))
             continue
-        if len(block) != 3:
-            what = "no title or abstract" if len(block) < 3 else f"{len(block) - 3} extra line(s)"
+        if len(block) != size:
+            what = "missing lines" if len(block) < size else f"{len(block) - size} extra line(s)"
             out.problems.append(Problem(name, no, f"entry has {what}"))
             continue
-        split = split_glued(block[1][1])
-        if split is None:
-            out.problems.append(
-                Problem(name, block[1][0], "cannot tell the title from the author list")
-            )
+        fields = read(block[1:])
+        if isinstance(fields[1], str):
+            out.problems.append(Problem(name, fields[0], fields[1]))  # type: ignore[arg-type]
             continue
-        if not _looks_like_abstract(block[2][1]):
-            out.problems.append(Problem(name, block[2][0], "abstract missing or too short"))
-            continue
-        title, authors = split
-        out.entries.append(
-            Entry(
-                title=title,
-                abstract=block[2][1],
-                source=Source(name, no),
-                authors=authors.names,
-                more_authors=authors.more,
-                org=authors.org,
-                **_meta(m),  # type: ignore[arg-type]
-            )
-        )
-    return out
-
-
-def parse_profile(name: str, text: str) -> Parsed:
-    """Parse the ``profile`` layout: meta line, title, author line, abstract."""
-    out = Parsed()
-    lines = _nonblank(text)
-    first = next((k for k, (_, s) in enumerate(lines) if META.match(s)), len(lines))
-    for block in _blocks(lines, first):
-        no, head = block[0]
-        m = META.match(head)
-        if not m:
-            out.problems.append(Problem(name, no, "expected a category/date line"))
-            continue
-        if len(block) != 4:
-            what = "missing lines" if len(block) < 4 else f"{len(block) - 4} extra line(s)"
-            out.problems.append(Problem(name, no, f"entry has {what}"))
-            continue
-        (tno, title), (ano, author_line), (bno, abstract) = block[1:]
-        authors = parse_authors(author_line, strict=False)
-        if len(title) > MAX_TITLE_CHARS or authors is None:
-            out.problems.append(Problem(name, tno, "expected a title line then an author line"))
-            continue
-        if not _looks_like_abstract(abstract):
-            out.problems.append(Problem(name, bno, "abstract missing or too short"))
-            continue
+        title, authors, abstract = fields  # type: ignore[misc]
         out.entries.append(
             Entry(
                 title=title,
@@ -158,6 +122,36 @@ def parse_profile(name: str, text: str) -> Parsed:
             )
         )
     return out
+
+
+def _read_glued(body: list[Line]) -> Fields | tuple[int, str]:
+    (tno, glued), (bno, abstract) = body
+    split = split_glued(glued)
+    if split is None:
+        return tno, "cannot tell the title from the author list"
+    if not _looks_like_abstract(abstract):
+        return bno, "abstract missing or too short"
+    return split[0], split[1], abstract
+
+
+def _read_profile(body: list[Line]) -> Fields | tuple[int, str]:
+    (tno, title), (_, author_line), (bno, abstract) = body
+    authors = parse_authors(author_line, strict=False)
+    if len(title) > MAX_TITLE_CHARS or authors is None:
+        return tno, "expected a title line then an author line"
+    if not _looks_like_abstract(abstract):
+        return bno, "abstract missing or too short"
+    return title, authors, abstract
+
+
+def parse_glued(name: str, text: str) -> Parsed:
+    """Parse the ``glued`` layout: meta line, title glued to authors, abstract."""
+    return _parse_entries(name, text, 3, _read_glued)
+
+
+def parse_profile(name: str, text: str) -> Parsed:
+    """Parse the ``profile`` layout: meta line, title, author line, abstract."""
+    return _parse_entries(name, text, 4, _read_profile)
 
 
 def parse_daily(name: str, text: str) -> Parsed:
