@@ -300,6 +300,22 @@ def test_interrupted_rebuild_keeps_the_previous_index(make_index, model):
     assert top_ids(idx.store()) == before
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (leak): a rebuild that dies after its first batch leaves its half-filled Chroma "
+    "collection behind, and no later ingest deletes it (_clean_up only drops the collection "
+    "named by the previous manifest), so every crashed rebuild leaks a collection",
+)
+def test_interrupted_rebuild_leaves_no_collection_behind(make_index, model):
+    idx = make_index()
+    idx.store().ingest()
+    crasher = Recording(model, crash_after_calls=1)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        idx.store(embedder_factory=lambda: crasher, embed_batch_size=1).ingest(rebuild=True)
+    final = idx.store().ingest(rebuild=True)
+    assert collection_names(idx.store()) == {final.collection}
+
+
 def test_interrupted_incremental_add_keeps_the_previous_index(make_index, model):
     idx = make_index()
     first = idx.store().ingest()
