@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from assistant.config import Settings
 from assistant.errors import AssistantError
 
@@ -285,6 +287,13 @@ def report_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
     parser.add_argument("--seeds", type=Path, help="seed listings folder (ASSISTANT_SEEDS_DIR)")
@@ -305,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="find papers (reads queries from stdin without QUERY)")
     p.add_argument("query", nargs="?", help="what to look for; omit to read one per line")
-    p.add_argument("-k", type=int, default=10, help="number of papers (default 10)")
+    p.add_argument("-k", type=_positive, default=10, help="number of papers (default 10)")
     p.add_argument("--author", help="author name contains this (case-insensitive)")
     p.add_argument("--year-from", type=int, help="earliest year")
     p.add_argument("--year-to", type=int, help="latest year")
@@ -368,7 +377,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _offline_environment()
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args, _settings(args)))
+        settings = _settings(args)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'ASSISTANT_' + str(err['loc'][0]).upper() if err['loc'] else 'setting'}: {err['msg']}"
+            for err in e.errors()
+        )
+        print(f"error: invalid setting ({problems}); fix the variable or option", file=sys.stderr)
+        return 1
+    try:
+        return int(args.func(args, settings))
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

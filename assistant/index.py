@@ -172,7 +172,10 @@ class Store:
         """A Chroma collection with our embedding function (never Chroma's downloading default)."""
         from assistant.embedding import MiniLMChromaFunction
 
-        fn = MiniLMChromaFunction(self.embedder)
+        # The model loads only when Chroma embeds: opening a collection to count it must not.
+        fn = MiniLMChromaFunction(
+            self._embedder, cache_dir=self.root / "models", threads=self.settings.embed_threads
+        )
         try:
             if create:
                 return self.client.get_or_create_collection(
@@ -273,6 +276,10 @@ class Store:
             manifest, added, removed = self._write(collection, old, rebuild, progress)
             return self._report(collection, manifest, added, removed, False, skipped, started)
 
+    def _collection_names(self) -> list[str]:
+        names = self.client.list_collections()
+        return [n if isinstance(n, str) else n.name for n in names]
+
     def _collection_ok(self, manifest: Manifest | None) -> bool:
         if manifest is None:
             return False
@@ -318,12 +325,17 @@ class Store:
         incremental = (
             not rebuild and old is not None and old.key == key and self._collection_ok(old)
         )
+        old_catalog = None
+        if incremental:
+            try:
+                old_catalog = self.catalog()
+            except StorageError:
+                incremental = False  # the build folder is damaged: rebuild from the seeds
         if incremental:
             assert old is not None
             name = old.collection
             todo = [p for pid, p in papers.items() if old.papers.get(pid) != prints[pid]]
             gone = [pid for pid in old.papers if pid not in papers]
-            old_catalog = self.catalog()
         else:
             # A fresh collection per full build: the old one keeps serving until the switch.
             name = f"{self.settings.collection}-{key}-{int(time.time() * 1000):x}"
@@ -406,10 +418,13 @@ class Store:
         old_catalog: Catalog | None,
         chunks: list[Chunk],
     ) -> None:
-        """After the switch: drop the old build, its collection, and chunks nobody uses."""
-        if old is not None and old.collection != new.collection:
-            with contextlib.suppress(Exception):
-                self.client.delete_collection(old.collection)
+        """After the switch: drop old builds, their collections, and chunks nobody uses."""
+        # Every other collection of ours is dead: the previous one, or one a crashed build left.
+        prefix = f"{self.settings.collection}-"
+        for name in self._collection_names():
+            if name.startswith(prefix) and name != new.collection:
+                with contextlib.suppress(Exception):
+                    self.client.delete_collection(name)
         if old_catalog is not None:
             live = {c.id for c in chunks}
             stale = [c.id for c in old_catalog.chunks if c.id not in live]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from assistant.corpus.merge import normalise
+from assistant.errors import QuestionError
 from assistant.index import Store
 from assistant.papers import Paper
 from assistant.query import AuthorIndex, Glossary, expand, hint_score, words
@@ -155,6 +157,7 @@ class Searcher:
         self.chunks = {c.id: c for c in catalog.chunks}
         self.depth = depth
         self.authors = AuthorIndex(self.papers.values())
+        self._titles = {pid: normalise(p.title) for pid, p in self.papers.items()}
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
         self._bm25 = BM25Retriever.from_persist_dir(
@@ -254,28 +257,49 @@ class Searcher:
         query = " ".join(query.split())
         if not query:
             return []
+        if k < 1:
+            raise QuestionError(f"k must be at least 1, not {k}")
         allowed = self.allowed(filters)
         if allowed is not None and not allowed:
             return []
         # The single retrievers are the baselines `assistant eval` compares against: plain query.
         text = self.expanded(query) if mode == "hybrid" else query
         results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
-        hits = self._group(results)
+        hits = self._group(results, allowed)
         for h in hits:
             h.snippet = best_passage(h.snippet, text)
         if mode == "hybrid":
+            self._boost_titles(query, hits, allowed)
             hints = self.authors.hints(query)
             if hints.any:
                 for h in hits:
                     h.score += HINT_WEIGHT * hint_score(h.paper, hints, self.authors)
         return sorted(hits, key=lambda h: -h.score)[:k]
 
-    def _group(self, results: list[Any]) -> list[Hit]:
+    def _boost_titles(self, query: str, hits: list[Hit], allowed: set[str] | None) -> None:
+        """A query that quotes a paper's whole title gets that paper first, found or not."""
+        wanted = normalise(query)
+        if len(wanted) < 8:
+            return
+        top = max((h.score for h in hits), default=0.0)
+        found = {h.paper.id: h for h in hits}
+        for pid, title in self._titles.items():
+            if len(title) >= 8 and title in wanted and (allowed is None or pid in allowed):
+                hit = found.get(pid) or Hit(self.papers[pid], 0.0, "", "")
+                if not hit.snippet:
+                    hit.snippet = best_passage(self.papers[pid].abstract, query)
+                    hits.append(hit)
+                hit.score = top + 1.0 + len(title) / 1000  # the longest quoted title first
+
+    def _group(self, results: list[Any], allowed: set[str] | None) -> list[Hit]:
         hits: dict[str, Hit] = {}
         for r in results:
             chunk = self.chunks.get(r.node.node_id)
-            # Chunks written by an ingest that never finished belong to no paper we know.
+            # Chunks written by an ingest that never finished belong to no paper we know;
+            # BM25 pads its top k with masked-out chunks at score 0, which filters exclude.
             if chunk is None or chunk.paper_id not in self.papers:
+                continue
+            if allowed is not None and chunk.paper_id not in allowed:
                 continue
             score = float(r.score or 0.0)
             best = hits.get(chunk.paper_id)

@@ -44,7 +44,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from assistant.answer import Answer, Answerer, clean_question, short_name  # noqa: E402
+from assistant.answer import Answer, Answerer, Mode, clean_question, short_name  # noqa: E402
 from assistant.citations import MARKER, Citation  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.errors import AssistantError, QuestionError  # noqa: E402
@@ -63,7 +63,7 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 ANSWER_CONCURRENCY = 2
 QUEUE_SIZE = 64
 # Filters, browser and status are cheap (milliseconds) and must not wait behind answers.
-LIGHT = {"concurrency_limit": 8, "concurrency_id": "light"}
+LIGHT: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "light"}
 BACKENDS = [
     ("Local model (bundled SmolLM2, llama.cpp)", "local"),
     ("OpenAI-compatible endpoint", "openai"),
@@ -82,7 +82,7 @@ class Request:
     text: str
     searcher: Searcher
     model: ChatModel | None
-    mode: str
+    mode: Mode
     filters: Filters
     history: list[Answer]
 
@@ -238,7 +238,7 @@ class Library:
         what = "Opening the index" if self.phase == "opening" else "Reading the collection"
         return f'<div class="status"><progress></progress> {what}…</div>'
 
-    def model(self, session: Session) -> tuple[ChatModel | None, str]:
+    def model(self, session: Session) -> tuple[ChatModel | None, Mode]:
         """The session's model and how far it is trusted (``phrase`` or ``write``)."""
         from assistant.llm import make_chat_model
 
@@ -643,8 +643,7 @@ class Page:
             return gr.skip(), gr.skip()
         try:
             filters = make_filters(author, year_from, year_to, category, has_code)
-        except QuestionError as e:
-            gr.Warning(str(e))
+        except QuestionError:  # a year still being typed; asking says what is wrong
             return gr.skip(), gr.skip()
         searcher = self.library.searcher
         return browse_papers(searcher, query, filters), papers_per_year(searcher, filters)
@@ -719,7 +718,7 @@ def build_app(
         searcher: an opened index; None opens it (building it first if needed) in the background.
         backend: default model for new sessions: ``local``, ``openai`` or ``extractive``.
     """
-    library = Library(settings or Settings(), searcher, backend)
+    library = Library(settings or Settings.model_validate({}), searcher, backend)
     page = Page(library)
     with gr.Blocks(title="Research assistant", analytics_enabled=False) as demo:
         session = gr.State(None)
@@ -760,7 +759,7 @@ def build_app(
                 [""], value="", label="Category", allow_custom_value=True, elem_id="filter-category"
             )
             has_code = gr.Checkbox(label="Has code", elem_id="filter-code")
-        filters = [author, year_from, year_to, category, has_code]
+        filters: list[Any] = [author, year_from, year_to, category, has_code]
         with gr.Tabs():
             with gr.Tab("Papers"):
                 with gr.Row():

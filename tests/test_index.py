@@ -103,11 +103,6 @@ def test_second_ingest_is_reused(default_store, default_report):
     assert again.chunks == default_report.chunks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a re-ingest with nothing new loads the embedding model: Store._collection_ok "
-    "-> Store.collection() builds MiniLMChromaFunction(self.embedder), which calls the factory",
-)
 def test_second_ingest_does_not_load_the_model(default_store):
     report = Store(default_store.settings, embedder_factory=no_model).ingest()
     assert report.reused
@@ -300,12 +295,6 @@ def test_interrupted_rebuild_keeps_the_previous_index(make_index, model):
     assert top_ids(idx.store()) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (leak): a rebuild that dies after its first batch leaves its half-filled Chroma "
-    "collection behind, and no later ingest deletes it (_clean_up only drops the collection "
-    "named by the previous manifest), so every crashed rebuild leaks a collection",
-)
 def test_interrupted_rebuild_leaves_no_collection_behind(make_index, model):
     idx = make_index()
     idx.store().ingest()
@@ -372,12 +361,6 @@ def test_missing_catalog_is_reported_and_rebuild_repairs_it(make_index):
     assert top_ids(idx.store()) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a plain ingest cannot repair a build whose catalog.json is gone: is_current() "
-    "sees the missing catalog, but _write() then takes the incremental path (key matches, "
-    "collection intact) and calls self.catalog(), which raises StorageError",
-)
 def test_missing_catalog_is_repaired_by_a_plain_ingest(make_index):
     idx = make_index()
     idx.store().ingest()

@@ -33,13 +33,6 @@ def test_known_item_first(searcher, query, title):
     assert hits[0].paper.title == title
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: in hybrid mode a paper's exact title does not bring it first: the dense "
-    "side (0.7 weight, with feedback) and the query expansion outvote BM25, which alone ranks "
-    "both first (e.g. POINTS1.5 gains 'knowledge distillation CLIP ...' and drops out of the "
-    "top 10; 'Attention Residuals' comes 6th)",
-)
 @pytest.mark.parametrize(
     "title",
     [
@@ -182,13 +175,6 @@ def test_filters_apply_in_dense_and_hybrid_modes(searcher, mode):
         ("hybrid", "generalist model", Filters(author="jinguo zhu", year_from=2022), 10),
         ("hybrid", "vision transformers", Filters(year_from=2022, year_to=2023), 20),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Searcher._sparse hides disallowed chunks with BM25Retriever's corpus_weight_mask, "
-    "but the retriever still returns them with score 0.0 to fill its top k, and _group never "
-    "re-checks the filter: bm25 mode returns papers that fail the filter, and hybrid mode too "
-    "(fusion turns their 0.0 into a positive score) whenever fewer than k papers pass it",
 )
 def test_filters_hold_when_few_papers_pass(searcher, mode, query, filters, k):
     hits = searcher.search(query, k=k, filters=filters, mode=mode)
