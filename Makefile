@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench eval clean
+.PHONY: install browser run test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ run: install
 	$(BIN)/assistant ask "What does the Kimi paper on residual connections propose?"
 	$(BIN)/assistant chat
 
-test: install
+# The page's browser tests drive Debian's Chromium (Playwright's own browser download is not
+# reachable offline); installed here when missing so `make test` works on a fresh machine.
+browser:
+	@test -x /usr/bin/chromium || { SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

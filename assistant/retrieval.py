@@ -211,11 +211,12 @@ class Searcher:
             return self._sparse(k, allowed)
         from llama_index.core.llms import MockLLM
         from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
 
         return QueryFusionRetriever(
             [self._dense(k, allowed, PRF_WEIGHT), self._sparse(k, allowed)],
             llm=MockLLM(),  # num_queries=1: no query rewriting, the LLM is never called
-            mode="dist_based_score",
+            mode=FUSION_MODES.DIST_BASED_SCORE,
             retriever_weights=[DENSE_WEIGHT, SPARSE_WEIGHT],
             num_queries=1,
             use_async=False,
