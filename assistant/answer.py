@@ -117,6 +117,20 @@ def _singular(rest: str) -> str:
     return f"{verb} {tail}"
 
 
+def _plural(rest: str) -> str:
+    """ "describes X" -> "describe X": several authors take the plural verb."""
+    verb, _, tail = rest.partition(" ")
+    if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
+        return rest
+    if verb.endswith("ies"):
+        verb = verb[:-3] + "y"
+    elif verb.endswith(("shes", "ches", "xes")):
+        verb = verb[:-2]
+    else:
+        verb = verb[:-1]
+    return f"{verb} {tail}"
+
+
 def third_person(sentence: str, who: str) -> str:
     """Rewrite an abstract's first-person sentence about the paper into the third person."""
     s = sentence.strip()
@@ -214,6 +228,12 @@ class Answerer:
         parts: list[str] = []
         for c in citations:
             who = short_name(c.paper)
+            year = c.paper.year or c.paper.date or "n.d."
+            # The paper's heading goes out before the model is asked anything, so the reader
+            # sees which paper answers within the retrieval time, not after generation.
+            heading = f"{'' if not parts else chr(10) * 2}**{c.paper.title}** ({who}, {year})\n"
+            parts.append(heading)
+            yield heading
             sentences = [with_marker(third_person(s, who), c.n) for s in c.evidence]
             lead = None
             if c.n == 1 and self.model is not None:
@@ -227,11 +247,9 @@ class Answerer:
                 elif not note:
                     written["model_rejected"] += 1
             written["evidence_sentences"] += len(sentences) - (1 if lead else 0)
-            year = c.paper.year or c.paper.date or "n.d."
-            paragraph = f"**{c.paper.title}** ({who}, {year})\n" + " ".join(sentences)
-            piece = paragraph if not parts else "\n\n" + paragraph
-            parts.append(piece)
-            yield piece
+            body = " ".join(sentences)
+            parts.append(body)
+            yield body
         text = "".join(parts)
         yield Answer(question, text, citations, False, self.backend, written, note)
 
@@ -248,12 +266,13 @@ class Answerer:
             return None
         sentence = sentences[0].strip().strip('"')
         # The model says "This paper ..."; the answer names the paper's authors instead.
-        sentence = re.sub(
-            r"^(?:this|the) (?:paper|work|study|article|abstract)|^the authors",
-            short_name(citation.paper),
-            sentence,
-            flags=re.IGNORECASE,
+        who = short_name(citation.paper)
+        named = re.sub(
+            r"^(?:this|the) (?:paper|work|study|article|abstract)\s+", "", sentence, flags=re.I
         )
+        if named != sentence:  # "This paper describes" -> "Huang et al. describe"
+            singular = not who.endswith("et al.") and " and " not in who
+            sentence = f"{who} {named if singular else _plural(named)}"
         words = sentence.split()
         if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!")):
             return None

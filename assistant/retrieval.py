@@ -267,15 +267,16 @@ class Searcher:
         text = self.expanded(query) if mode == "hybrid" else query
         results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
         hits = self._group(results, allowed)
-        for h in hits:
-            h.snippet = best_passage(h.snippet, text)
         if mode == "hybrid":
             self._boost_titles(query, hits, allowed)
             hints = self.authors.hints(query)
             if hints.any:
                 for h in hits:
                     h.score += HINT_WEIGHT * hint_score(h.paper, hints, self.authors)
-        return sorted(hits, key=lambda h: -h.score)[:k]
+        best = sorted(hits, key=lambda h: -h.score)[:k]
+        for h in best:  # only the shown hits need their passage picked
+            h.snippet = best_passage(h.snippet, text)
+        return best
 
     def _boost_titles(self, query: str, hits: list[Hit], allowed: set[str] | None) -> None:
         """A query that quotes a paper's whole title gets that paper first, found or not."""
@@ -286,9 +287,9 @@ class Searcher:
         found = {h.paper.id: h for h in hits}
         for pid, title in self._titles.items():
             if len(title) >= 8 and title in wanted and (allowed is None or pid in allowed):
-                hit = found.get(pid) or Hit(self.papers[pid], 0.0, "", "")
-                if not hit.snippet:
-                    hit.snippet = best_passage(self.papers[pid].abstract, query)
+                hit = found.get(pid)
+                if hit is None:
+                    hit = Hit(self.papers[pid], 0.0, self.papers[pid].abstract, "")
                     hits.append(hit)
                 hit.score = top + 1.0 + len(title) / 1000  # the longest quoted title first
 

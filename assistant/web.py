@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -892,6 +893,8 @@ def serve(
     auth = parse_auth(os.environ.get("ASSISTANT_UI_AUTH"))
     check_address(host, port, auth)
     demo = build_app(settings)
+    # A plain `kill` exits through atexit too, which stops the local model's server process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         demo.launch(**launch_options(host, port, auth))
     except OSError as e:
