@@ -142,6 +142,54 @@ def search_action(req: Request) -> Iterator[str | Answer]:
     yield Answer(query, text, citations, not hits, "search", {"papers": len(hits)})
 
 
+def _draft_answer(req: Request, draft: Any) -> Iterator[str | Answer]:
+    """A writing draft shown like an answer: its text, then its citations."""
+    yield draft.text
+    yield Answer(
+        req.text,
+        draft.text,
+        draft.citations,
+        not draft.citations,
+        "evidence",
+        {"draft": len(draft.citations)},
+    )
+
+
+@action("Summarize")
+def summarize_action(req: Request) -> Iterator[str | Answer]:
+    """Problem, method and result of the paper named in the text (title, method name or id)."""
+    from assistant import writing
+
+    yield from _draft_answer(req, writing.summarize(writing.resolve_paper(req.text, req.searcher)))
+
+
+@action("Compare")
+def compare_action(req: Request) -> Iterator[str | Answer]:
+    """A table and paragraph for 2 to 6 papers named in the text, separated by commas or 'and'."""
+    from assistant import writing
+
+    names = [n for n in re.split(r"\s*(?:,|;|\band\b|\bvs\.?)\s*", req.text) if n.strip()]
+    papers = [writing.resolve_paper(n, req.searcher) for n in names]
+    yield from _draft_answer(req, writing.compare(papers))
+
+
+@action("Related work")
+def related_work_action(req: Request) -> Iterator[str | Answer]:
+    """Related-work paragraphs on the topic in the text, grouped by theme."""
+    from assistant import writing
+
+    model = req.model if req.mode == "write" else None
+    yield from _draft_answer(req, writing.related_work(req.text, req.searcher, model, req.filters))
+
+
+@action("Review outline")
+def review_action(req: Request) -> Iterator[str | Answer]:
+    """A literature-review outline on the topic in the text."""
+    from assistant import writing
+
+    yield from _draft_answer(req, writing.review_outline(req.text, req.searcher, req.filters))
+
+
 # --- what one visitor has, what all share --------------------------------------------------
 @dataclass
 class Turn:

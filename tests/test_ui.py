@@ -319,6 +319,10 @@ def test_a_registered_action_appears_in_the_page(searcher: Any) -> None:
         assert [choice[0] for choice in radios[0]["props"]["choices"]] == [
             "Answer",
             "Search",
+            "Summarize",
+            "Compare",
+            "Related work",
+            "Review outline",
             "Echo",
         ]
     finally:
@@ -355,3 +359,23 @@ def test_address_rules() -> None:
             parse_auth(bad)
     with pytest.raises(AssistantError, match="without credentials"):
         check_address("192.168.1.5", 7860, None)
+
+
+def test_writing_actions_from_the_page(url: str) -> None:
+    import bibtexparser
+
+    session = client(url)
+    summary = ask(session, "Teach-DETR", action="Summarize")
+    assert "**Method.**" in texts(summary["chat"])[-1]
+    assert first_source_title(summary["sources"]).startswith("Teach-DETR")
+    compared = ask(session, "Co-DETR and Teach-DETR", action="Compare")
+    assert compared["sources"].count('class="source"') == 2
+    drafted = ask(session, "knowledge distillation", action="Related work")
+    text = texts(drafted["chat"])[-1]
+    assert "[1]" in text and drafted["bib"]
+    entries = bibtexparser.loads(Path(drafted["bib"]).read_text()).entries
+    assert len(entries) == drafted["sources"].count('class="source"')
+    outline = ask(session, "neural architecture search", action="Review outline")
+    assert "Scope:" in texts(outline["chat"])[-1]
+    missing = ask(session, "A Paper That Does Not Exist Anywhere", action="Summarize")
+    assert "did you mean" in missing["notice"]
