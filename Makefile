@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/assistant ask "What does the Kimi paper on residual connections propose?"
-	$(BIN)/assistant chat
+	$(BIN)/python ui.py
 
 # The page's browser tests drive Debian's Chromium (Playwright's own browser download is not
 # reachable offline); installed here when missing so `make test` works on a fresh machine.

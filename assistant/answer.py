@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from assistant.chunking import sentences as sentences_of
 from assistant.citations import (
     Citation,
     is_supported,
@@ -20,6 +21,7 @@ from assistant.citations import (
     markers,
     renumber,
     split_sentences,
+    support,
 )
 from assistant.errors import LLMError, QuestionError
 from assistant.evidence import Evidence, select_evidence
@@ -244,6 +246,9 @@ class Answerer:
                 if lead:
                     sentences[0] = with_marker(lead, c.n)
                     written["model_sentences"] += 1
+                    # Show the abstract sentence that backs the model's sentence as evidence.
+                    backing = max(sentences_of(c.paper.abstract), key=lambda x: support(lead, x))
+                    c.evidence = [backing] + [e for e in c.evidence[1:] if e != backing]
                 elif not note:
                     written["model_rejected"] += 1
             written["evidence_sentences"] += len(sentences) - (1 if lead else 0)
