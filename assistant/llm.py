@@ -51,6 +51,19 @@ def bundled_model() -> Path:
     return path
 
 
+def _die_with_parent() -> None:
+    """In the server's process: ask Linux to stop it when the app dies, even by SIGKILL.
+
+    atexit covers a normal exit; without this a killed app leaves the server running, using
+    memory and CPU (seen: `timeout` killing `assistant eval` left its server behind).
+    """
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,7 +109,11 @@ class LocalServer:
                 "--verbose", "False",
             ]  # fmt: skip
             self._proc = subprocess.Popen(
-                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+                cmd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             atexit.register(self.stop)
             deadline = time.monotonic() + SERVER_START_SECONDS

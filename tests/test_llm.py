@@ -90,3 +90,28 @@ def test_timeout_is_reported_within_the_timeout(broken_server):
     with pytest.raises(LLMError, match="timed out"):
         openai_model(broken_server, timeout=1).complete([Message("user", "hi")])
     assert time.monotonic() - start < 4
+
+
+def test_local_server_dies_with_the_app_even_when_killed():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from assistant.llm import LocalServer, bundled_model\n"
+        "s = LocalServer(bundled_model(), threads=1); s.ensure(); print(s._proc.pid, flush=True)\n"
+        "import time; time.sleep(120)\n"
+    )
+    app = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    server = int(app.stdout.readline())
+    app.kill()
+    app.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(server, 9)
+    pytest.fail("the llama.cpp server outlived the app that started it")
