@@ -527,19 +527,20 @@ def marked_map(base: pd.DataFrame, answer: Answer | None) -> Any:
 
 
 # --- downloads -----------------------------------------------------------------------------
-def export_files(answer: Answer, folder: Path) -> tuple[str | None, str | None]:
-    """The answer as Markdown and its cited papers as BibTeX, in a fresh folder."""
+def export_files(answer: Answer, folder: Path) -> tuple[str | None, str | None, str | None]:
+    """The answer as Markdown and LaTeX, its cited papers as BibTeX, in a fresh folder."""
     from assistant import export
 
     out = folder / uuid.uuid4().hex
     out.mkdir(parents=True)
-    md, bib = out / "answer.md", out / "references.bib"
+    md, tex, bib = out / "answer.md", out / "answer.tex", out / "references.bib"
     md.write_text(export.to_markdown(answer.text, answer.citations), encoding="utf-8")
+    tex.write_text(export.to_latex(answer.text, answer.citations), encoding="utf-8")
     papers = export.cited_papers(answer.text, answer.citations)
     if not papers:
-        return str(md), None
+        return str(md), str(tex), None
     bib.write_text(export.bibtex(papers), encoding="utf-8")
-    return str(md), str(bib)
+    return str(md), str(tex), str(bib)
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -615,21 +616,41 @@ class Page:
             model, mode = library.model(session)
         except AssistantError as e:
             gr.Warning(str(e))
-            yield skip, skip, f"⚠ {e}", skip, skip, skip, skip, session
+            yield skip, skip, f"⚠ {e}", skip, skip, skip, skip, skip, session
             return
         request = Request(text, library.searcher, model, mode, filters, session.history)
         turn = Turn(" ".join(text.split()), action_name)
         session.turns.append(turn)
         session.shown = len(session.turns) - 1
         off = gr.DownloadButton(value=None, interactive=False)
-        yield chat_messages(session), sources_html(None), "Working…", "", off, off, skip, session
+        yield (
+            chat_messages(session),
+            sources_html(None),
+            "Working…",
+            "",
+            off,
+            off,
+            off,
+            skip,
+            session,
+        )
         try:
             for piece in ACTIONS[action_name](request):
                 if isinstance(piece, Answer):
                     turn.answer, turn.text = piece, piece.text
                 else:
                     turn.text += piece
-                    yield chat_messages(session), skip, "Writing…", skip, skip, skip, skip, session
+                    yield (
+                        chat_messages(session),
+                        skip,
+                        "Writing…",
+                        skip,
+                        skip,
+                        skip,
+                        skip,
+                        skip,
+                        session,
+                    )
         except Exception as e:  # an error is a message in the page; the page keeps running
             if not isinstance(e, AssistantError):
                 log.exception("action %s failed", action_name)
@@ -638,20 +659,21 @@ class Page:
             )
             turn.text = f"⚠ {message}"
             gr.Warning(message)
-            yield chat_messages(session), skip, turn.text, skip, skip, skip, skip, session
+            yield chat_messages(session), skip, turn.text, skip, skip, skip, skip, skip, session
             return
         answer = turn.answer
         assert answer is not None
         note = written_by(answer, model)
         if answer.question != turn.question and action_name == "Answer":
             note = f"Read as: *{answer.question}*\n\n{note}"
-        md, bib = (None, None) if answer.refused else export_files(answer, library.folder)
+        md, tex, bib = (None,) * 3 if answer.refused else export_files(answer, library.folder)
         yield (
             chat_messages(session),
             sources_html(answer),
             note,
             skip,
             gr.DownloadButton(value=md, interactive=md is not None),
+            gr.DownloadButton(value=tex, interactive=tex is not None),
             gr.DownloadButton(value=bib, interactive=bib is not None),
             self._map(answer),
             session,
@@ -676,7 +698,7 @@ class Page:
         session = session or Session()
         session.turns, session.shown = [], -1
         off = gr.DownloadButton(value=None, interactive=False)
-        return [], sources_html(None), "", off, off, self._map(None), session
+        return [], sources_html(None), "", off, off, off, self._map(None), session
 
     def views(
         self,
@@ -791,6 +813,9 @@ def build_app(
                     md_file = gr.DownloadButton(
                         "Answer (Markdown)", interactive=False, size="sm", elem_id="download-md"
                     )
+                    tex_file = gr.DownloadButton(
+                        "Answer (LaTeX)", interactive=False, size="sm", elem_id="download-tex"
+                    )
                     bib_file = gr.DownloadButton(
                         "Cited papers (BibTeX)",
                         interactive=False,
@@ -848,14 +873,14 @@ def build_app(
 
         gr.on(
             [question.submit, send.click], page.respond, [question, act, *filters, session],
-            [chat, sources, notice, question, md_file, bib_file, plot, session],
+            [chat, sources, notice, question, md_file, tex_file, bib_file, plot, session],
             api_name="respond", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers",
         )  # fmt: skip
         chat.select(page.show_turn, [session], [chat, sources, plot, session], **LIGHT)
         new_chat.click(
             page.new_chat,
             [session],
-            [chat, sources, notice, md_file, bib_file, plot, session],
+            [chat, sources, notice, md_file, tex_file, bib_file, plot, session],
             **LIGHT,
         )
         gr.on(

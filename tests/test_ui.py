@@ -95,11 +95,18 @@ def client(url: str) -> Any:
 
 def ask(session: Any, text: str, action: str = "Answer", filters: tuple = NO_FILTERS) -> dict:
     """Send through the page's ``respond`` event; the final state of what it updates."""
-    chat, sources, notice, _box, md, bib, _map = session.predict(
+    chat, sources, notice, _box, md, tex, bib, _map = session.predict(
         text, action, *filters, api_name="/respond"
     )
-    files = [f.get("value") if isinstance(f, dict) else f for f in (md, bib)]  # update or path
-    return {"chat": chat, "sources": sources, "notice": notice, "md": files[0], "bib": files[1]}
+    files = [f.get("value") if isinstance(f, dict) else f for f in (md, tex, bib)]  # update or path
+    return {
+        "chat": chat,
+        "sources": sources,
+        "notice": notice,
+        "md": files[0],
+        "tex": files[1],
+        "bib": files[2],
+    }
 
 
 def texts(chat: list[dict]) -> list[str]:
@@ -267,7 +274,7 @@ def test_first_start_builds_the_index_in_the_background(make_index: Any) -> None
     small = make_index()
     library = Library(small.settings(), None, "extractive")
     page = Page(library)
-    *_, notice, _box, _md, _bib, _map, _session = next(
+    *_, notice, _box, _md, _tex, _bib, _map, _session = next(
         page.respond("What is InternVL3?", "Answer", *NO_FILTERS, None)
     )
     assert "not ready yet" in notice
@@ -375,6 +382,7 @@ def test_writing_actions_from_the_page(url: str) -> None:
     assert "[1]" in text and drafted["bib"]
     entries = bibtexparser.loads(Path(drafted["bib"]).read_text()).entries
     assert len(entries) == drafted["sources"].count('class="source"')
+    assert "\\cite{" in Path(drafted["tex"]).read_text()
     outline = ask(session, "neural architecture search", action="Review outline")
     assert "Scope:" in texts(outline["chat"])[-1]
     missing = ask(session, "A Paper That Does Not Exist Anywhere", action="Summarize")
