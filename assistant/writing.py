@@ -316,6 +316,20 @@ def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
     return " and ".join(best).title() if best else "Other work"
 
 
+NOTHING_ON_TOPIC = "The collection has nothing on this topic."
+
+
+def _topic_themes(
+    topic: str, searcher: Searcher, filters: Filters | None, topics: TopicFilter | None
+) -> tuple[str, list[tuple[str, list[Paper]]]]:
+    """The cleaned topic and its on-topic papers grouped into themes (empty: nothing on it)."""
+    topic = " ".join(topic.split())
+    if not topic:
+        raise QuestionError("name a topic to write about")
+    kept = (topics or TopicFilter(searcher)).papers(topic, filters)
+    return topic, _themes([p for p, _ in kept], searcher) if kept else []
+
+
 def related_work(
     topic: str,
     searcher: Searcher,
@@ -324,14 +338,9 @@ def related_work(
     topics: TopicFilter | None = None,
 ) -> Draft:
     """Paragraphs per theme, in the third person, every sentence cited."""
-    topic = " ".join(topic.split())
-    if not topic:
-        raise QuestionError("name a topic for the related-work section")
-    kept = (topics or TopicFilter(searcher)).papers(topic, filters)
-    if not kept:
-        return Draft("related work", topic, "The collection has nothing on this topic.", [])
-    papers = [p for p, _ in kept]
-    themes = _themes(papers, searcher)
+    topic, themes = _topic_themes(topic, searcher, filters, topics)
+    if not themes:
+        return Draft("related work", topic, NOTHING_ON_TOPIC, [])
     citations: list[Citation] = []
     number: dict[str, int] = {}
     paragraphs = []
@@ -389,13 +398,9 @@ def review_outline(
     topics: TopicFilter | None = None,
 ) -> Draft:
     """Sections with a one-line scope, the papers under each, a line per paper."""
-    topic = " ".join(topic.split())
-    if not topic:
-        raise QuestionError("name a topic for the review")
-    kept = (topics or TopicFilter(searcher)).papers(topic, filters)
-    if not kept:
-        return Draft("review outline", topic, "The collection has nothing on this topic.", [])
-    themes = _themes([p for p, _ in kept], searcher)
+    topic, themes = _topic_themes(topic, searcher, filters, topics)
+    if not themes:
+        return Draft("review outline", topic, NOTHING_ON_TOPIC, [])
     citations: list[Citation] = []
     lines = [f"# Literature review: {topic}", ""]
     for i, (name, group) in enumerate(themes, 1):
