@@ -36,8 +36,12 @@ NOTHING_RELEVANT = (
 )
 MAX_QUESTION_CHARS = 2000
 MAX_PAPERS = 4
-# Papers cited besides the best must come this close to its evidence score.
-RELATIVE_BAR = 0.8
+# Papers retrieved for evidence; each costs about 10 sentence embeddings.
+CANDIDATES = 6
+# Papers cited besides the best must come this close to its evidence score. Measured on the
+# development questions: 0.8 cited the right paper for 56% of own-words questions, 0.7 for 62%,
+# at 2.6 papers per answer instead of 1.9; lower bars added papers but no right ones.
+RELATIVE_BAR = 0.7
 Mode = Literal["phrase", "write"]
 
 SYSTEM_PROMPT = (
@@ -207,7 +211,7 @@ class Answerer:
             yield answer.text
             yield answer
             return
-        hits = self.searcher.search(question, k=6, filters=filters)
+        hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
         evidence = select_evidence(question, [h.paper for h in hits], self.searcher.store.embedder)
         if evidence:
             top = max(e.extra["best"] for e in evidence)
