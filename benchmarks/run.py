@@ -171,15 +171,20 @@ def main() -> int:
     if models.is_dir():
         shutil.copytree(models, storage / "models")
     figures: dict[str, float] = {}
-    figures.update(bench_ingest(storage))
-    figures.update(bench_search(storage))
-    figures.update(bench_cli(storage))
+
+    def report(part: dict[str, float]) -> None:
+        # Printed as each part finishes, so a run stopped by a time limit keeps what it measured.
+        figures.update(part)
+        for key, value in part.items():
+            print(f"{key:40s} {value:10.3f}", flush=True)
+
+    report(bench_ingest(storage))
+    report(bench_search(storage))
+    report(bench_cli(storage))
     if args.answers:
-        figures.update(bench_answers(storage, args.answers))
-    if args.scale:
-        figures.update(bench_scale([int(s) for s in args.scale.split(",")]))
-    for key, value in figures.items():
-        print(f"{key:40s} {value:10.3f}")
+        report(bench_answers(storage, args.answers))
+    for size in [int(s) for s in args.scale.split(",") if s]:
+        report(bench_scale([size]))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     shutil.rmtree(storage, ignore_errors=True)
