@@ -227,7 +227,9 @@ class Answerer:
             yield from self._phrased(question, evidence)
 
     # --- the bundled model: extractive answer, one model sentence if it checks out ----------
-    def _phrased(self, question: str, evidence: list[Evidence]) -> Iterator[str | Answer]:
+    def _phrased(
+        self, question: str, evidence: list[Evidence], use_model: bool = True
+    ) -> Iterator[str | Answer]:
         citations = [Citation(n, e.paper, e.sentences) for n, e in enumerate(evidence, 1)]
         written = {"model_sentences": 0, "evidence_sentences": 0, "model_rejected": 0}
         note = ""
@@ -242,7 +244,7 @@ class Answerer:
             yield heading
             sentences = [with_marker(third_person(s, who), c.n) for s in c.evidence]
             lead = None
-            if c.n == 1 and self.model is not None:
+            if c.n == 1 and use_model and self.model is not None:
                 try:
                     lead = self._model_sentence(question, c)
                 except LLMError as e:
@@ -341,17 +343,10 @@ class Answerer:
     def _phrased_without_model(
         self, question: str, evidence: list[Evidence], note: str
     ) -> Iterator[str | Answer]:
-        model, self.model = self.model, None
-        try:
-            for piece in self._phrased(question, evidence):
-                if isinstance(piece, Answer):
-                    piece.backend = model.backend if model else piece.backend
-                    piece.note = (
-                        note or "the model's answer failed the citation checks; evidence shown"
-                    )
-                yield piece
-        finally:
-            self.model = model
+        for piece in self._phrased(question, evidence, use_model=False):
+            if isinstance(piece, Answer):
+                piece.note = note or "the model's answer failed the citation checks; evidence shown"
+            yield piece
 
     def _check(self, sentence: str, numbered: dict[int, Evidence]) -> str | None:
         """A generated sentence if it is grounded: valid markers, supported, no new links."""

@@ -82,7 +82,7 @@ def open_searcher(settings: Settings) -> Any:
     from assistant.retrieval import Searcher
 
     store = Store(settings)
-    if store.read_manifest() is None or not store.is_current(store.read_manifest(), _model_name()):
+    if not store.is_current(store.read_manifest(), _model_name()):
         report = store.ingest(progress=_progress("building the index"))
         for p in report.skipped:
             print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
