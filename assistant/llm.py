@@ -12,6 +12,8 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import queue
+import re
 import socket
 import subprocess
 import sys
@@ -20,13 +22,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SERVER_START_SECONDS = 60.0
+# A token is a few characters; a reply this far past max_tokens comes from a server ignoring it.
+MAX_CHARS_PER_TOKEN = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,8 @@ class ChatModel:
             self._llm_url = url
         return self._llm
 
-    def _error(self, exc: Exception) -> LLMError:
+    def _error(self, exc: Exception, started: bool = False) -> LLMError:
+        import httpx
         import openai
 
         what = {
@@ -215,6 +221,9 @@ class ChatModel:
             openai.AuthenticationError: "rejected the API key",
             openai.NotFoundError: f"has no model {self.model!r}",
         }
+        if started or isinstance(exc, httpx.RemoteProtocolError):
+            # The connection broke in the middle of a streamed reply.
+            what = {Exception: "cut its reply off before the end (the connection broke)"}
         for kind, text in what.items():
             if isinstance(exc, kind):
                 reason = text
@@ -234,25 +243,112 @@ class ChatModel:
     def stream(
         self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0
     ) -> Iterator[str]:
-        """Yield text pieces as the model writes them; LLMError on any endpoint failure."""
+        """Yield text pieces as the model writes them; LLMError on any endpoint failure.
+
+        The whole reply must arrive within ``timeout`` seconds, end properly (a finish reason),
+        and be a reply: an empty one, one that loops on the same words, or one far past
+        ``max_tokens`` is stopped and reported, since a broken server can send any of these.
+        """
         from llama_index.core.llms import ChatMessage
 
         chat = [ChatMessage(role=m.role, content=m.content) for m in messages]
+        reply = ""
+        finished = False
         try:
             llm = self._client()
-            for part in llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature):
-                if part.delta:
-                    yield part.delta
+            deadline = time.monotonic() + self.timeout
+            parts = llm.stream_chat(chat, max_tokens=max_tokens, temperature=temperature)
+            for part in _until(parts, deadline):
+                finished = finished or bool(_finish_reason(part.raw))
+                if not part.delta:
+                    continue
+                reply += part.delta
+                if len(reply) > max_tokens * MAX_CHARS_PER_TOKEN:
+                    raise self._invalid(f"sent more than the {max_tokens} tokens asked for")
+                if repeats_itself(reply):
+                    raise self._invalid("repeated the same words over and over")
+                yield part.delta
         except (LLMError, ModelError):
             raise
+        except TimeoutError:
+            raise self._invalid(f"timed out after {self.timeout:.0f} s without a complete reply") from None
         except Exception as e:  # openai and httpx raise many transport errors
-            raise self._error(e) from None
+            raise self._error(e, started=bool(reply)) from None
+        if not finished:
+            raise self._invalid("cut its reply off before the end")
+        if not reply.strip():
+            raise self._invalid("sent an empty reply")
+
+    def _invalid(self, what: str) -> LLMError:
+        hint = (
+            "try again, or check the server behind OPENAI_BASE_URL"
+            if self.server is None
+            else "try again; the local server is restarted if it stopped"
+        )
+        return LLMError(f"the language model at {self.endpoint} {what}; {hint}")
 
     def complete(
         self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0
     ) -> str:
         """The whole reply as one string."""
         return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature))
+
+
+def _finish_reason(chunk: Any) -> str | None:
+    """The finish reason of a streamed chunk, if it carries one."""
+    choices = getattr(chunk, "choices", None) or []
+    return getattr(choices[0], "finish_reason", None) if choices else None
+
+
+def repeats_itself(text: str, times: int = 4, min_words: int = 24) -> bool:
+    """Whether the text ends in the same run of words repeated ``times`` times (a stuck model).
+
+    Only a loop covering at least ``min_words`` words counts, so a list or a refrain does not.
+    """
+    words = re.findall(r"\w+|[^\w\s]", text.lower())[-400:]
+    for period in range(1, len(words) // times + 1):
+        if period * times < min_words:
+            continue
+        tail = words[-period:]
+        if all(words[-period * (k + 1) : len(words) - period * k] == tail for k in range(times)):
+            return True
+    return False
+
+
+def _until(items: Iterator[T], deadline: float) -> Iterator[T]:
+    """Yield from ``items`` read in a worker thread; TimeoutError once ``deadline`` passes.
+
+    A stalled connection blocks inside the HTTP client, out of our reach: reading it in a
+    thread lets the caller give up on time. The worker stops after its next item once the
+    caller is gone, which also ends an endless stream.
+    """
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                box.put((True, item))
+            box.put((False, None))
+        except BaseException as e:  # handed to the caller, who raises it
+            box.put((False, e))
+
+    threading.Thread(target=read, name="llm-stream", daemon=True).start()
+    try:
+        while True:
+            try:
+                ok, item = box.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError from None
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def make_chat_model(settings: Settings) -> ChatModel:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import json
 import socket
 import threading
 import time
@@ -12,7 +14,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.errors import LLMError
-from assistant.llm import ChatModel, Message, make_chat_model
+from assistant.llm import ChatModel, Message, make_chat_model, repeats_itself
 
 
 def openai_model(base_url: str, timeout: float = 60.0) -> ChatModel:
@@ -90,6 +92,124 @@ def test_timeout_is_reported_within_the_timeout(broken_server):
     with pytest.raises(LLMError, match="timed out"):
         openai_model(broken_server, timeout=1).complete([Message("user", "hi")])
     assert time.monotonic() - start < 4
+
+
+def _event(content: str | None, finish: str | None = None) -> bytes:
+    delta = {"role": "assistant"} if content is None else {"content": content}
+    chunk = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "broken",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+class _StreamHandler(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that breaks its streamed replies in the ways servers do."""
+
+    mode = "cut"
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.mode == "cut-chunked":
+            self.protocol_version = "HTTP/1.1"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        if self.mode == "cut-chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        # A broken pipe means the client gave up on us, as it should.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            getattr(self, "_" + self.mode.replace("-", "_"))()
+
+    def _cut(self):  # two pieces, then the connection closes: no finish, no [DONE]
+        self.wfile.write(_event(None) + _event("Half an") + _event(" answer"))
+
+    def _cut_chunked(self):  # a chunked body that stops in the middle of a chunk
+        body = _event("Half an") + _event(" answer")
+        self.wfile.write(f"{len(body) + 50:x}\r\n".encode() + body)
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _empty(self):
+        self.wfile.write(_event(None) + _event("", "stop") + b"data: [DONE]\n\n")
+
+    def _endless(self):  # the same words forever, until the client hangs up
+        while True:
+            self.wfile.write(_event("all work and no play makes a dull model "))
+            self.wfile.flush()
+            time.sleep(0.001)
+
+    def _flood(self):  # new words forever, ignoring max_tokens
+        n = 0
+        while True:
+            n += 1
+            self.wfile.write(_event(f"word{n} "))
+            self.wfile.flush()
+
+    def _stall(self):  # starts, then goes quiet
+        self.wfile.write(_event("Let me think"))
+        self.wfile.flush()
+        time.sleep(8)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stream_server(request) -> Iterator[str]:
+    handler = type("H", (_StreamHandler,), {"mode": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("stream_server", "reason"),
+    [
+        ("cut", "cut its reply off"),
+        ("cut-chunked", "cut its reply off"),
+        ("empty", "empty reply"),
+        ("endless", "repeated the same words"),
+        ("flood", "more than the 64 tokens"),
+        ("stall", "timed out after 2 s"),
+    ],
+    indirect=["stream_server"],
+)
+def test_broken_streams_are_reported_within_the_timeout(stream_server, reason):
+    model = openai_model(stream_server, timeout=2)
+    start = time.monotonic()
+    with pytest.raises(LLMError) as err:
+        for _ in model.stream([Message("user", "hi")], max_tokens=64):
+            pass
+    assert time.monotonic() - start < 3.5
+    message = str(err.value)
+    assert reason in message and stream_server in message and "\n" not in message
+    assert "sk-test" not in message
+
+
+@pytest.mark.parametrize("stream_server", ["endless"], indirect=True)
+def test_a_session_goes_on_after_a_broken_reply(stream_server, searcher):
+    """Write mode with a looping endpoint: the evidence answers, the note names the fault."""
+    from assistant.answer import Answerer
+
+    answerer = Answerer(searcher, openai_model(stream_server, timeout=5), "write")
+    for _ in range(2):  # and again: nothing is left stuck
+        answer = answerer.ask("How does Teach-DETR work?")
+        assert not answer.refused and "Teach-DETR" in answer.text
+        assert answer.citations and "repeated the same words" in answer.note
+
+
+def test_repetition_detector():
+    assert repeats_itself("and so on " * 12)
+    assert repeats_itself("Intro. " + "the model sees the image then the text " * 5)
+    assert not repeats_itself("the cat sat on the mat " * 3)  # too short to call a loop
+    varied = "We train a detector. It finds boxes. Then we prune tokens to save compute. " * 2
+    assert not repeats_itself(varied)
 
 
 def test_local_server_dies_with_the_app_even_when_killed():
