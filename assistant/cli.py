@@ -77,22 +77,16 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def open_searcher(settings: Settings) -> Any:
-    """Open the index for searching, building it first when there is none."""
+    """Open the index for searching: built when missing, rebuilt with a message when damaged."""
     from assistant.index import Store
-    from assistant.retrieval import Searcher
+    from assistant.startup import open_searcher as open_index
 
-    store = Store(settings)
-    if not store.is_current(store.read_manifest(), _model_name()):
-        report = store.ingest(progress=_progress("building the index"))
-        for p in report.skipped:
-            print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
-    return Searcher(store)
-
-
-def _model_name() -> str:
-    from assistant.embedding import MODEL_NAME
-
-    return MODEL_NAME
+    searcher, report = open_index(
+        Store(settings), _progress("building the index"), lambda m: print(m, file=sys.stderr)
+    )
+    for p in report.skipped if report else []:
+        print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
+    return searcher
 
 
 def _queries(first: str | None) -> Iterator[str]:

@@ -34,7 +34,21 @@ from assistant.errors import StorageError
 from assistant.papers import Chunk, Paper, Source
 
 MANIFEST_VERSION = 1
+MISSING = "there is no index yet"
 Progress = Callable[[int, int], None]
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _forget_chroma(path: Path) -> None:
+    """Drop chromadb's in-process cache entry for ``path`` (it keeps one open system per path,
+    which would go on using files that were deleted or replaced)."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
 
 
 def _sha(data: bytes) -> str:
@@ -162,11 +176,43 @@ class Store:
                         "unset ASSISTANT_CHROMA_HOST to use the embedded index"
                     ) from None
             else:
+                if not (self.root / "chroma").is_dir():
+                    _forget_chroma(self.root / "chroma")  # deleted under a cached client
                 (self.root / "chroma").mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(
-                    path=str(self.root / "chroma"), settings=chroma_settings
-                )
+                try:
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.root / "chroma"), settings=chroma_settings
+                    )
+                except Exception as e:  # e.g. "file is not a database"
+                    raise StorageError(
+                        f"the Chroma files in {self.root / 'chroma'} are damaged "
+                        f"({_first_line(e)}); run `assistant ingest --rebuild`"
+                    ) from None
         return self._client
+
+    def unreachable(self, exc: Exception) -> StorageError:
+        """The one-line error for a Chroma call that failed after the index was opened."""
+        if self.settings.chroma_host:
+            return StorageError(
+                f"Chroma server {self.settings.chroma_host}:{self.settings.chroma_port} stopped "
+                f"answering ({type(exc).__name__}); restart it with `chroma run`, or unset "
+                "ASSISTANT_CHROMA_HOST to use the embedded index"
+            )
+        return StorageError(
+            f"the Chroma index in {self.root / 'chroma'} failed ({_first_line(exc)}); "
+            "run `assistant ingest --rebuild`"
+        )
+
+    def _discard_embedded(self) -> None:
+        """Remove embedded Chroma files that cannot be opened, so that a rebuild can start over."""
+        if self.settings.chroma_host:
+            return
+        try:
+            _ = self.client
+        except StorageError:
+            self._client = None
+            _forget_chroma(self.root / "chroma")
+            shutil.rmtree(self.root / "chroma", ignore_errors=True)
 
     def collection(self, name: str, create: bool = False) -> Any:
         """A Chroma collection with our embedding function (never Chroma's downloading default)."""
@@ -228,6 +274,39 @@ class Store:
             ) from None
         return Catalog(papers=papers, chunks=chunks, build_dir=build_dir)
 
+    def problem(self) -> str | None:
+        """Why search cannot use the active index, or None when it can (checked at start).
+
+        Returns ``MISSING`` when there is no index at all (first start, or storage deleted).
+        """
+        if self.settings.chroma_host:
+            _ = self.client  # a server that is down is not a damaged index: say so, rebuild nothing
+        manifest = self.read_manifest()
+        if manifest is None:
+            return "its manifest is unreadable" if self.manifest_path.exists() else MISSING
+        try:
+            _ = self.client
+        except StorageError:
+            return "its Chroma files are damaged"
+        try:
+            self.catalog()
+        except StorageError:
+            return "its paper catalog is missing or unreadable"
+        bm25 = self.root / "builds" / manifest.build / "bm25"
+        if not bm25.is_dir() or not any(bm25.iterdir()):
+            return "its keyword index is missing"
+        try:
+            collection = self.collection(manifest.collection)
+            if int(collection.count()) < manifest.chunks:
+                return "its Chroma collection has lost passages"
+            sample = collection.get(limit=1, include=["embeddings"])
+            collection.query(query_embeddings=[list(sample["embeddings"][0])], n_results=1)
+        except StorageError as e:
+            return str(e).split(";")[0]
+        except Exception as e:  # a damaged vector segment fails only when queried
+            return f"its Chroma collection cannot be searched ({_first_line(e)})"
+        return None
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the ingest lock; a second ingest gets a message instead of corrupting the index."""
@@ -269,6 +348,8 @@ class Store:
         with self.lock():
             collection = load_collection(seeds)
             skipped = [asdict(p) for p in collection.problems]
+            if rebuild:
+                self._discard_embedded()
             old = self.read_manifest()
             if not rebuild and self.is_current(old, MODEL_NAME) and self._collection_ok(old):
                 assert old is not None

@@ -271,7 +271,9 @@ class ChatModel:
         except (LLMError, ModelError):
             raise
         except TimeoutError:
-            raise self._invalid(f"timed out after {self.timeout:.0f} s without a complete reply") from None
+            raise self._invalid(
+                f"timed out after {self.timeout:.0f} s without a complete reply"
+            ) from None
         except Exception as e:  # openai and httpx raise many transport errors
             raise self._error(e, started=bool(reply)) from None
         if not finished:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from assistant.corpus.merge import normalise
-from assistant.errors import QuestionError
+from assistant.errors import QuestionError, StorageError
 from assistant.index import Store
 from assistant.papers import Paper
 from assistant.query import AuthorIndex, Glossary, expand, hint_score, words
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["bm25", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -160,9 +163,15 @@ class Searcher:
         self._titles = {pid: normalise(p.title) for pid, p in self.papers.items()}
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
-        self._bm25 = BM25Retriever.from_persist_dir(
-            str(catalog.build_dir / "bm25"), show_progress=False
-        )
+        try:
+            self._bm25 = BM25Retriever.from_persist_dir(
+                str(catalog.build_dir / "bm25"), show_progress=False
+            )
+        except Exception as e:  # missing or garbled files of the keyword index
+            raise StorageError(
+                f"the keyword index in {catalog.build_dir} is damaged ({type(e).__name__}); "
+                "run `assistant ingest --rebuild`"
+            ) from None
         self._chunk_order = [d["node_id"] for d in self._bm25.corpus]
         self._collection = store.collection(manifest.collection)
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
@@ -228,7 +237,10 @@ class Searcher:
         import numpy as np
 
         wanted = [c.id for c in self.chunks.values() if c.paper_id in set(paper_ids)]
-        got = self._collection.get(ids=wanted, include=["embeddings"])
+        try:
+            got = self._collection.get(ids=wanted, include=["embeddings"])
+        except Exception as e:
+            raise self.store.unreachable(e) from None
         sums: dict[str, Any] = {}
         for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
             pid = self.chunks[cid].paper_id
@@ -265,7 +277,11 @@ class Searcher:
             return []
         # The single retrievers are the baselines `assistant eval` compares against: plain query.
         text = self.expanded(query) if mode == "hybrid" else query
-        results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
+        try:
+            results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
+        except Exception as e:  # Chroma gone (server stopped) or its files broken under us
+            log.debug("retrieval failed", exc_info=True)
+            raise self.store.unreachable(e) from None
         hits = self._group(results, allowed)
         if mode == "hybrid":
             self._boost_titles(query, hits, allowed)

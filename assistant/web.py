@@ -235,6 +235,7 @@ class Library:
         self.phase = "ready" if searcher is not None else "starting"
         self.done = self.total = 0
         self.error = ""
+        self.notice = ""  # what opening the index had to do: build, update or rebuild it
         self._lock = threading.Lock()
         self._map: pd.DataFrame | None = None
         self._local: ChatModel | None = None
@@ -251,17 +252,19 @@ class Library:
         self.done, self.total = done, total
 
     def _open(self) -> None:
-        from assistant.embedding import MODEL_NAME
         from assistant.index import Store
-        from assistant.retrieval import Searcher
+        from assistant.startup import open_searcher
+
+        def indexing(done: int, total: int) -> None:
+            self.phase = "indexing"
+            self._progress(done, total)
+
+        def notify(message: str) -> None:
+            log.warning("%s", message)
+            self.notice = message
 
         try:
-            store = Store(self.settings)
-            if not store.is_current(store.read_manifest(), MODEL_NAME):
-                self.phase = "indexing"
-                store.ingest(progress=self._progress)
-            self.phase = "opening"
-            self.searcher = Searcher(store)
+            self.searcher, _ = open_searcher(Store(self.settings), indexing, notify)
             self.phase = "ready"
             if self.backend == "local":  # start the local model now, not in the first answer
                 with contextlib.suppress(AssistantError):  # the first answer reports it
@@ -275,13 +278,19 @@ class Library:
     def status(self) -> str:
         """What the library is doing, as HTML: a progress bar while indexing."""
         if self.searcher is not None:
-            return f'<div class="status">{len(self.searcher.papers)} papers indexed.</div>'
+            repaired = (
+                " Done: " + html.escape(self.notice) + "." if "damaged" in self.notice else ""
+            )
+            return (
+                f'<div class="status">{len(self.searcher.papers)} papers indexed.{repaired}</div>'
+            )
         if self.phase == "failed":
             return f'<div class="status error">⚠ {html.escape(self.error)}</div>'
         if self.phase == "indexing" and self.total:
+            what = html.escape(self.notice[:1].upper() + self.notice[1:]) or "Indexing"
             return (
                 f'<div class="status"><progress value="{self.done}" max="{self.total}">'
-                f"</progress> First start: indexing the collection, {self.done}/{self.total} "
+                f"</progress> {what}: {self.done}/{self.total} "
                 "passages embedded. Answers can be asked once it is done.</div>"
             )
         what = "Opening the index" if self.phase == "opening" else "Reading the collection"

@@ -4,11 +4,6 @@ damaged storage and a real Chroma server."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +11,7 @@ import pytest
 from conftest import (
     NEW_PAPERS,
     SMALL_SEED_PAPERS,
+    free_port,
     glued_entry,
     new_papers_listing,
 )
@@ -392,72 +388,14 @@ def test_corrupt_manifest_is_reported_and_ingest_repairs_it(make_index, garbage)
 # --- a Chroma server ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
-    """A real ``chroma run`` on a free loopback port; stopped by PID afterwards."""
-    import shutil
-    import sys
-
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        found = shutil.which("chroma")
-        assert found, "the chroma CLI is not installed"
-        chroma = Path(found)
-    port = free_port()
-    log = (tmp_path / "chroma.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "chroma.log").read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2
-                ) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "chroma server did not start"
-            time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
-
-
 def test_ingest_and_search_through_a_chroma_server(make_index, chroma_server):
-    idx = make_index(chroma_host="127.0.0.1", chroma_port=chroma_server)
+    idx = make_index(chroma_host="127.0.0.1", chroma_port=chroma_server.port)
     store = idx.store()
     report = store.ingest()
     assert report.papers == SMALL_SEED_PAPERS and not report.reused
     # The server keeps the vectors; nothing is written to an embedded index.
     assert not (idx.storage / "chroma").exists()
-    assert store.root == idx.storage / f"server-127.0.0.1-{chroma_server}"
+    assert store.root == idx.storage / f"server-127.0.0.1-{chroma_server.port}"
     assert report.collection in collection_names(store)
     assert store.collection(report.collection).count() == report.chunks
 
