@@ -10,6 +10,7 @@ through the Settings tab.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -232,7 +233,8 @@ def test_eight_sessions_at_once_keep_their_own_chats(url: str) -> None:
         assert chat[0] == question and chat[2] == FOLLOW_UP and len(chat) == 4
 
 
-def test_answer_streams_then_search_errors_and_a_dead_endpoint(url: str) -> None:
+def test_answer_streams_then_search_errors_and_a_dead_endpoint(url: str, caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every thread: the key must not appear
     session = client(url)
     job = session.submit(
         "What does Teach-DETR propose?", "Answer", *NO_FILTERS, api_name="/respond"
@@ -248,9 +250,16 @@ def test_answer_streams_then_search_errors_and_a_dead_endpoint(url: str) -> None
     assert found["sources"].count('class="source"') == 8
     assert found["bib"] and Path(found["bib"]).read_text().count("@misc{") == 8
 
-    for bad, message in [("", "the question is empty"), ("why? " * 1000, "characters long")]:
+    for bad, message in [
+        ("", "the question is empty"),
+        (" \t\x00\x07 ", "the question is empty"),
+        ("why? " * 20_000, "characters long"),  # 100 kB
+    ]:
         result = ask(session, bad)
         assert message in result["notice"], result["notice"]
+    for odd in ["what\x1b[31m does Teach-DETR\x07 propose?", "Teach-DETR 提出了什么方法？"]:
+        result = ask(session, odd)
+        assert first_source_title(result["sources"]).startswith("Teach-DETR"), result["notice"]
     narrowed = ask(session, "detection", filters=("", "20x4", "", "", False))
     assert "year from must be a year" in narrowed["notice"]
 
@@ -265,7 +274,10 @@ def test_answer_streams_then_search_errors_and_a_dead_endpoint(url: str) -> None
     assert first_source_title(result["sources"]).startswith("Teach-DETR")
     assert "refused the connection" in result["notice"], result["notice"]
     assert "Written by: **openai**" in result["notice"]
-    assert key not in repr(result)
+    assert key not in repr(result) and key not in caplog.text
+    assert "HTTP Request" in caplog.text or "Request options" in caplog.text  # libraries logged
+    for download in (result["md"], result["bib"]):
+        assert key not in Path(download).read_text()
 
 
 def test_first_start_builds_the_index_in_the_background(make_index: Any) -> None:
