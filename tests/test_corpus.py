@@ -71,6 +71,11 @@ def test_each_file_gets_its_layout(collection):
             "Learning With LLaMA",
             ["Mary-Jane McDonald", "Jia-Hao Li"],
         ),
+        (
+            "Scaling ViTsAnna MacDonald, Pieter VanDyke, Sean O'Brien",
+            "Scaling ViTs",
+            ["Anna MacDonald", "Pieter VanDyke", "Sean O'Brien"],
+        ),
     ],
 )
 def test_glued_title_and_authors_split_exactly(line, title, authors):

@@ -52,7 +52,11 @@ Line = tuple[int, str]  # (1-based line number, text stripped of surrounding whi
 
 
 def _nonblank(text: str) -> list[Line]:
-    return [(i, s.strip()) for i, s in enumerate(text.splitlines(), 1) if s.strip()]
+    # Lines end at \n, \r\n or \r, as editors and Python's open() number them; str.splitlines()
+    # also breaks at U+2028, \x85, form feeds etc. inside a line, which put every later line
+    # number of an entry or a problem off by one.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [(i, s.strip()) for i, s in enumerate(lines, 1) if s.strip()]
 
 
 def _meta(m: re.Match[str]) -> dict[str, object]:
@@ -95,6 +99,11 @@ def _parse_entries(name: str, text: str, size: int, read: Reader) -> Parsed:
     out = Parsed()
     lines = _nonblank(text)
     first = next((k for k, (_, s) in enumerate(lines) if META.match(s)), len(lines))
+    # Lines above the first entry are a page header (a profile's name, h-index, ...); prose
+    # there is an entry whose category/date line is missing or damaged: report, not drop, it.
+    for no, s in lines[:first]:
+        if _looks_like_abstract(s):
+            out.problems.append(Problem(name, no, "abstract before the first category/date line"))
     for block in _blocks(lines, first):
         no, head = block[0]
         m = META.match(head)
@@ -126,7 +135,7 @@ def _parse_entries(name: str, text: str, size: int, read: Reader) -> Parsed:
 
 def _read_glued(body: list[Line]) -> Fields | tuple[int, str]:
     (tno, glued), (bno, abstract) = body
-    split = split_glued(glued)
+    split = split_glued(glued, max_title=MAX_TITLE_CHARS)
     if split is None:
         return tno, "cannot tell the title from the author list"
     if not _looks_like_abstract(abstract):
@@ -212,7 +221,7 @@ def detect(text: str) -> str | None:
     for k in heads:
         if k + 2 < len(lines) and parse_authors(lines[k + 2]):
             profile += 1
-        elif k + 1 < len(lines) and split_glued(lines[k + 1]):
+        elif k + 1 < len(lines) and split_glued(lines[k + 1], max_title=MAX_TITLE_CHARS):
             glued += 1
     if max(glued, profile) * 2 < len(heads):
         return None
