@@ -112,6 +112,10 @@ class LocalServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", str(self.threads), "--n_ctx", str(self.context),
                 "--verbose", "False",
+                # By default a new request ends the one being streamed (with [DONE] and no
+                # finish reason): two sessions asking at once cut each other's replies off.
+                # Requests wait their turn instead.
+                "--interrupt_requests", "False",
             ]  # fmt: skip
             self._proc = subprocess.Popen(
                 cmd,

@@ -40,6 +40,30 @@ def test_local_backend_starts_its_own_server_and_restarts_it():
         model.server.stop()
 
 
+def test_local_server_finishes_concurrent_replies(llama_server):
+    """Two sessions asking at once: each reply ends properly (llama.cpp's server would
+    otherwise end the first stream when the second request arrives)."""
+    model = ChatModel("local", "smollm2", llama_server.base_url, "local", 120)
+    results: list[object] = []
+
+    def ask(prompt: str) -> None:
+        try:
+            results.append(model.complete([Message("user", prompt)], max_tokens=48))
+        except LLMError as e:
+            results.append(e)
+
+    threads = [
+        threading.Thread(target=ask, args=(f"Write two sentences about {topic}.",))
+        for topic in ("rivers", "mountains", "forests")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert len(results) == 3
+    assert all(isinstance(r, str) and r.strip() for r in results), results
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
