@@ -56,17 +56,57 @@ def bundled_model() -> Path:
     return path
 
 
-def _die_with_parent() -> None:
-    """In the server's process: ask Linux to stop it when the app dies, even by SIGKILL.
+# Run in the server's process before it becomes the server: ask Linux to SIGKILL it when its
+# parent dies (atexit covers a normal exit, not a killed app: seen, `timeout` killing
+# `assistant eval` left its server behind), then exec the server itself. Done here rather
+# than in a preexec_fn, which is unsafe in a program with threads.
+_EXEC_WITH_PARENT = """
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):  # not Linux: atexit still stops it on a normal exit
+    pass
+if os.getppid() != int(sys.argv[1]):  # the parent died before the line above
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
 
-    atexit covers a normal exit; without this a killed app leaves the server running, using
-    memory and CPU (seen: `timeout` killing `assistant eval` left its server behind).
+
+class _Spawner:
+    """Starts child processes from one thread that lives as long as the app.
+
+    Linux sends the parent-death signal when the *thread* that forked the child ends, not the
+    process: a server started from a short-lived thread (the page's worker threads, the one
+    that opens the index) was killed seconds later and restarted, paying its warm-up again.
     """
-    import ctypes
-    import signal
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Any, queue.Queue[tuple[bool, Any]]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            start, box = self._jobs.get()
+            try:
+                box.put((True, start()))
+            except BaseException as e:  # handed back to the caller
+                box.put((False, e))
+
+    def popen(self, cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="spawner", daemon=True)
+                self._thread.start()
+        box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+        self._jobs.put((lambda: subprocess.Popen(cmd, **kwargs), box))
+        ok, value = box.get()
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+
+_SPAWNER = _Spawner()
 
 
 def _free_port() -> int:
@@ -107,7 +147,8 @@ class LocalServer:
                 )
             self.port = _free_port()
             cmd = [
-                sys.executable, "-m", "llama_cpp.server",
+                sys.executable, "-c", _EXEC_WITH_PARENT, str(os.getpid()),
+                "-m", "llama_cpp.server",
                 "--model", str(self.model),
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", str(self.threads), "--n_ctx", str(self.context),
@@ -117,12 +158,11 @@ class LocalServer:
                 # Requests wait their turn instead.
                 "--interrupt_requests", "False",
             ]  # fmt: skip
-            self._proc = subprocess.Popen(
+            self._proc = _SPAWNER.popen(
                 cmd,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
             )
             atexit.register(self.stop)
             deadline = time.monotonic() + SERVER_START_SECONDS

@@ -236,6 +236,22 @@ def test_repetition_detector():
     assert not repeats_itself(varied)
 
 
+def test_local_server_outlives_the_thread_that_started_it():
+    """The page starts the server from a worker thread that then ends: the server must stay."""
+    from assistant.llm import LocalServer, bundled_model
+
+    server = LocalServer(bundled_model(), threads=1)
+    try:
+        starter = threading.Thread(target=server.ensure)
+        starter.start()
+        starter.join(timeout=120)
+        pid = server._proc.pid
+        time.sleep(3)
+        assert server.alive() and server._proc.pid == pid
+    finally:
+        server.stop()
+
+
 def test_local_server_dies_with_the_app_even_when_killed():
     import os
     import subprocess
