@@ -59,9 +59,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
-# Two cores and one local llama.cpp server (one request at a time): a third answer at once
-# would only slow the other two, so answers run two at a time and the rest wait in the queue.
-ANSWER_CONCURRENCY = 2
+# One answer at a time; the rest wait in the queue, shown their place. An answer keeps both
+# cores busy (retrieval, evidence, then the one local llama.cpp server, which takes one request
+# at a time), so a second one at once only splits the same CPU. Measured with benchmarks/load.py.
+ANSWER_CONCURRENCY = 1
+# Waiting events of every kind (answers and the cheap ones below) count against it; beyond it a
+# request is refused at once with "Queue is full". 64: 50 waiting answers plus room for others.
 QUEUE_SIZE = 64
 # Filters, browser and status are cheap (milliseconds) and must not wait behind answers.
 LIGHT: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "light"}
