@@ -280,6 +280,8 @@ class Searcher:
         try:
             results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
         except Exception as e:  # Chroma gone (server stopped) or its files broken under us
+            if mode == "bm25":  # no Chroma involved: not a storage fault
+                raise
             log.debug("retrieval failed", exc_info=True)
             raise self.store.unreachable(e) from None
         hits = self._group(results, allowed)
