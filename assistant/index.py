@@ -456,7 +456,10 @@ class Store:
         """Embed and upsert chunks in batches, reporting progress."""
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
-        batch = max(1, self.settings.embed_batch_size) * 4
+        # Chroma refuses an upsert over its max batch size (5,461 records embedded, chromadb
+        # 1.5): without the cap, ASSISTANT_EMBED_BATCH_SIZE above 1,365 failed every ingest
+        # of more chunks than that with a raw InternalError.
+        batch = min(max(1, self.settings.embed_batch_size) * 4, self.client.get_max_batch_size())
         done = 0
         if progress:
             progress(0, len(chunks))

@@ -13,6 +13,8 @@ from assistant.papers import Paper
 from assistant.query import AuthorIndex, Glossary, expand, hint_score, words
 
 log = logging.getLogger(__name__)
+# Above this many papers passing a filter, the dense search filters its results itself.
+MAX_FILTER_IDS = 5_000
 
 Mode = Literal["bm25", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -184,7 +186,12 @@ class Searcher:
         )
 
         filters = None
-        if allowed is not None:
+        if allowed is not None and len(allowed) > MAX_FILTER_IDS:
+            # Chroma's SQLite cannot take that many ids in one filter (it failed at ~32,766):
+            # search unfiltered, deep enough to keep about k allowed hits, and let _group drop
+            # the rest.
+            k = k + k * len(self.papers) // len(allowed)
+        elif allowed is not None:
             filters = MetadataFilters(
                 filters=[
                     MetadataFilter(

@@ -162,6 +162,38 @@ def test_filters_apply_in_dense_and_hybrid_modes(searcher, mode):
     assert all(f.allows(h.paper) for h in hits)
 
 
+@pytest.mark.parametrize("limit", [None, 10**9])
+def test_dense_search_takes_more_allowed_ids_than_sqlite_does(searcher, monkeypatch, limit):
+    """40,000 allowed ids (a broad filter at 100k papers): SQLite refuses them in one query."""
+    import assistant.retrieval as retrieval
+
+    allowed = set(searcher.papers) | {f"absent-{i}" for i in range(40_000)}
+    if limit is None:
+        assert searcher._dense(10, allowed).retrieve("vision transformers")
+    else:  # what happened before: the ids went to Chroma as one $in filter
+        monkeypatch.setattr(retrieval, "MAX_FILTER_IDS", limit)
+        with pytest.raises(Exception, match="(?i)variables"):
+            searcher._dense(10, allowed).retrieve("vision transformers")
+
+
+@pytest.mark.parametrize("mode", ["dense", "hybrid"])
+def test_a_filter_passing_more_papers_than_chroma_takes_is_applied_after_search(
+    searcher, mode, monkeypatch
+):
+    """At 100k papers a broad filter passed >32k ids, past SQLite's limit; above
+    MAX_FILTER_IDS the dense search runs unfiltered and deeper and filters its own results."""
+    import assistant.retrieval as retrieval
+
+    f = Filters(year_from=2022)
+    query = "vision transformers"
+    expected = [h.paper.id for h in searcher.search(query, k=10, filters=f, mode=mode)]
+    monkeypatch.setattr(retrieval, "MAX_FILTER_IDS", 10)
+    assert len(searcher.allowed(f)) > 10
+    hits = searcher.search(query, k=10, filters=f, mode=mode)
+    assert len(hits) == 10 and all(f.allows(h.paper) for h in hits)
+    assert len(set(expected[:5]) & {h.paper.id for h in hits}) >= 4
+
+
 @pytest.mark.parametrize(
     ("mode", "query", "filters", "k"),
     [
