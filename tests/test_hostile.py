@@ -38,7 +38,6 @@ def test_odd_questions_get_answers_or_one_line_errors(run_cli):
         assert set(markers(a["answer"])) <= {c["n"] for c in a["citations"]}
         assert a["refused"] or a["citations"]
     assert "\x1b" not in answers[0]["question"] and "Teach-DETR" in answers[0]["answer"]
-    assert "<script>" not in out or answers[5]["refused"]
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "99,999 characters long" in errors[0]
     assert code == 1  # one question was refused as input: the exit status says so
