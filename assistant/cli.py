@@ -250,15 +250,27 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation import run_answer_eval, run_retrieval_eval, run_writing_eval
+    from assistant.evaluation import (
+        DEV_DATA,
+        run_answer_eval,
+        run_retrieval_eval,
+        run_writing_eval,
+    )
 
     folder = Path(args.data) if args.data else None
+    sections = args.sections
+    if sections is None:  # every section the folder has data for (held-out sets: retrieval)
+        where = folder or DEV_DATA
+        first = {"retrieval": "known_item", "writing": "topics", "answers": "questions"}
+        sections = [s for s, name in first.items() if (where / f"{name}.jsonl").is_file()]
+        if not sections:
+            raise AssistantError(f"{where} holds no evaluation sets (*.jsonl)")
     report: dict[str, Any] = {}
-    if "retrieval" in args.sections:
+    if "retrieval" in sections:
         report.update(run_retrieval_eval(open_searcher(settings), folder))
-    if "writing" in args.sections:
+    if "writing" in sections:
         report["writing"] = run_writing_eval(open_searcher(settings), folder)
-    if "answers" in args.sections:
+    if "answers" in sections:
         report["answers"] = run_answer_eval(open_answerer(settings), folder)
     print(json.dumps(report) if args.json else report_text(report))
     return 0
@@ -348,8 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")
     p.add_argument(
         "--sections",
-        default="retrieval,writing,answers",
-        help="comma-separated: retrieval, writing, answers (default all)",
+        default=None,
+        help="comma-separated: retrieval, writing, answers (default: those the folder has)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)

@@ -139,6 +139,7 @@ class Store:
         self._embedder_factory = embedder_factory
         self._embedder: Any = None
         self._client: Any = None
+        self._catalog: Catalog | None = None  # of the build named in it; read once per build
 
     # --- collaborators -------------------------------------------------------------------
     @property
@@ -263,6 +264,8 @@ class Store:
         if manifest is None:
             raise StorageError(f"no index in {self.root}; run `assistant ingest` first")
         build_dir = self.root / "builds" / manifest.build
+        if self._catalog is not None and self._catalog.build_dir == build_dir:
+            return self._catalog  # builds are never changed in place, only replaced
         try:
             data = json.loads((build_dir / "catalog.json").read_text(encoding="utf-8"))
             papers = {d["id"]: paper_from_dict(d) for d in data["papers"]}
@@ -272,7 +275,8 @@ class Store:
                 f"index in {self.root} is damaged ({type(e).__name__}); "
                 "run `assistant ingest --rebuild`"
             ) from None
-        return Catalog(papers=papers, chunks=chunks, build_dir=build_dir)
+        self._catalog = Catalog(papers=papers, chunks=chunks, build_dir=build_dir)
+        return self._catalog
 
     def problem(self) -> str | None:
         """Why search cannot use the active index, or None when it can (checked at start).

@@ -71,7 +71,11 @@ def words(text: str) -> list[str]:
 
 def expand(query: str, rules: Iterable[Rule] | None = None) -> str:
     """Field terms implied by the everyday wording of ``query`` (empty when none apply)."""
-    ws = words(query)
+    # An acronym or model name in capitals ("CLIP", "NAS") is not the everyday word it spells.
+    ws = [
+        w.strip("'-").lower() if not (w.isupper() and len(w) > 1) else ""
+        for w in _WORD.findall(query)
+    ]
     found: list[str] = []
     for rule in load_lexicon() if rules is None else rules:
         if rule.matches(ws) and rule.terms not in found:
@@ -127,17 +131,20 @@ class AuthorIndex:
         return self.by_name.get(name, set())
 
 
-def hint_score(paper: Paper, hints: Hints, authors: AuthorIndex) -> float:
-    """How well a paper fits the remembered author/year: 0..1 (1 = all hints agree)."""
-    if not hints.any:
+def author_score(paper: Paper, hints: Hints, authors: AuthorIndex) -> float:
+    """Share of the remembered author names that are on ``paper``: 0..1."""
+    if not hints.authors:
         return 0.0
-    parts = []
-    if hints.authors:
-        hit = sum(paper.id in authors.papers_of(n) for n in hints.authors)
-        parts.append(hit / len(hints.authors))
-    if hints.years:
-        parts.append(1.0 if paper.year in hints.years else 0.0)
-    return sum(parts) / len(parts)
+    return sum(paper.id in authors.papers_of(n) for n in hints.authors) / len(hints.authors)
+
+
+def year_score(paper: Paper, hints: Hints) -> float:
+    """1 when the paper's year is a remembered one, 0.5 one year off (listing dates drift
+    from the year a paper is remembered by), else 0."""
+    if not hints.years or paper.year is None:
+        return 0.0
+    off = min(abs(paper.year - y) for y in hints.years)
+    return 1.0 if off == 0 else 0.5 if off == 1 else 0.0
 
 
 class Glossary:

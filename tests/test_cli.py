@@ -203,9 +203,11 @@ def test_eval_json(run_cli, tmp_path):
     for name in SETS:
         rows = (DEV_DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()[:8]
         (data / f"{name}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    rc, out, err = run_cli("eval", "--json", "--data", str(data), *_retrieval_only())
+    # No --sections: a folder with only retrieval sets (like data/holdout) runs only those.
+    rc, out, err = run_cli("eval", "--json", "--data", str(data))
     assert rc == 0, err
     (report,) = json_lines(out)
+    assert set(report) == {"retrieval"}
     sets = report["retrieval"]
     assert set(sets) == set(SETS)
     for by_mode in sets.values():
@@ -222,3 +224,5 @@ def test_eval_json(run_cli, tmp_path):
 def test_eval_with_a_missing_set_is_a_one_line_error(run_cli, tmp_path):
     rc, out, err = run_cli("eval", "--json", "--data", str(tmp_path), *_retrieval_only())
     assert_one_line_error(rc, err, "known_item.jsonl", "not found")
+    rc, out, err = run_cli("eval", "--json", "--data", str(tmp_path))
+    assert_one_line_error(rc, err, str(tmp_path), "no evaluation sets")

@@ -296,3 +296,25 @@ def metadata(node) -> dict:
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
     return node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+
+
+def test_a_remembered_author_and_year_bring_up_their_paper(searcher):
+    # The wording is far from the abstract: the named author and year must carry it.
+    query = "the 2024 paper by Yuying Ge and colleagues about one assistant that sees and draws"
+    hits = searcher.search(query, k=3)
+    assert any(h.paper.title.startswith("SEED-X") for h in hits), [h.paper.title for h in hits]
+    # Without the name the same vague idea does not pin the paper down.
+    vague = searcher.search("one assistant that sees and draws", k=3)
+    assert not any(h.paper.title.startswith("SEED-X") for h in vague)
+
+
+def test_a_remembered_author_respects_filters(searcher):
+    hits = searcher.search("Yuying Ge paper", k=10, filters=Filters(year_to=2020))
+    assert all(h.paper.year is not None and h.paper.year <= 2020 for h in hits)
+
+
+def test_acronyms_are_not_read_as_everyday_words():
+    from assistant.query import expand
+
+    assert "video" in expand("compressing a model for clips")
+    assert "video" not in expand("compressing CLIP")
