@@ -43,7 +43,9 @@ def test_local_backend_starts_its_own_server_and_restarts_it():
 def test_local_server_finishes_concurrent_replies(llama_server):
     """Two sessions asking at once: each reply ends properly (llama.cpp's server would
     otherwise end the first stream when the second request arrives)."""
-    model = ChatModel("local", "smollm2", llama_server.base_url, "local", 120)
+    # Replies queue on the server, so the last one's deadline covers all three; generous, as
+    # a busy CI machine is slow (what fails here is a stream cut short, not a slow one).
+    model = ChatModel("local", "smollm2", llama_server.base_url, "local", 280)
     results: list[object] = []
 
     def ask(prompt: str) -> None:
