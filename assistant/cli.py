@@ -258,7 +258,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     folder = Path(args.data) if args.data else None
-    sections = args.sections
+    sections = [s.strip() for s in args.sections.split(",")] if args.sections else None
     if sections is None:  # every section the folder has data for (held-out sets: retrieval)
         where = folder or DEV_DATA
         first = {"retrieval": "known_item", "writing": "topics", "answers": "questions"}
