@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
+from assistant.processes import stop_process
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SERVER_START_SECONDS = 60.0
@@ -198,12 +199,8 @@ class LocalServer:
     def stop(self) -> None:
         """Stop the server process, if running."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if proc is not None:
+            stop_process(proc, grace=5)
 
 
 class ChatModel:

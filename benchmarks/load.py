@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from assistant.processes import stop_process  # noqa: E402
 from assistant.web import ANSWER_CONCURRENCY, QUEUE_SIZE  # noqa: E402
 
 DEV = ROOT / "assistant" / "data" / "dev"
@@ -269,13 +270,8 @@ class App:
         child still running that the sampler saw (checked by command line, not by name)."""
         if self.sampler is not None:
             self.sampler.stop()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_process(self.proc, grace=20)
         seen = self.sampler.processes if self.sampler else {}
         for pid, process in seen.items():
             if process.command and command_line(pid) == process.command:

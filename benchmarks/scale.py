@@ -551,6 +551,8 @@ def started(
 
     ``log`` takes its stdout and stderr, ``stderr`` its stderr alone.
     """
+    from assistant.processes import stop_process
+
     out = log.open("wb") if log else None
     proc = subprocess.Popen(
         cmd,
@@ -561,13 +563,7 @@ def started(
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+        stop_process(proc, grace=20)
         if out:
             out.close()
 

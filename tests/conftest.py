@@ -23,6 +23,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.index import IngestReport, Store
+from assistant.processes import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -276,13 +277,7 @@ class ChromaServer:
     proc: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
+        stop_process(self.proc, grace=15)
 
 
 @pytest.fixture
