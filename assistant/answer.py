@@ -212,10 +212,17 @@ class Answerer:
             yield answer
             return
         hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
-        evidence = select_evidence(question, [h.paper for h in hits], self.searcher.store.embedder)
+        evidence = select_evidence(
+            question,
+            [h.paper for h in hits],
+            self.searcher.store.embedder,
+            named=self.searcher.named_papers(question),
+        )
         if evidence:
             top = max(e.extra["best"] for e in evidence)
-            evidence = [e for e in evidence if e.extra["best"] >= RELATIVE_BAR * top][:MAX_PAPERS]
+            evidence = [
+                e for e in evidence if e.extra["named"] or e.extra["best"] >= RELATIVE_BAR * top
+            ][:MAX_PAPERS]
         if not evidence:
             answer = Answer(question, NOTHING_RELEVANT, [], True, self.backend)
             yield answer.text

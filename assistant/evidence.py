@@ -39,9 +39,12 @@ def select_evidence(
     embedder: Any,
     per_paper: int = 2,
     bar: float = RELEVANCE_BAR,
+    named: frozenset[str] = frozenset(),
 ) -> list[Evidence]:
     """Score every sentence of ``papers`` against ``question``; keep papers that clear ``bar``.
 
+    Papers whose ids are in ``named`` (the question names their authors) are kept below the
+    bar: "the 2024 paper by Zhe Chen on ..." is about that paper however it is worded.
     Returns the papers in their given order (retrieval rank) with up to ``per_paper`` sentences.
     """
     split = [sentences(p.abstract) or [p.abstract] for p in papers]
@@ -58,7 +61,7 @@ def select_evidence(
         at += len(parts)
         order = np.argsort(-s)
         best = float(max(s[order[0]], titles[rank]))
-        if best < bar:
+        if best < bar and paper.id not in named:
             continue
         chosen = [int(order[0])]
         for i in order[1:per_paper]:
@@ -71,7 +74,7 @@ def select_evidence(
                 sentences=[parts[i] for i in chosen],
                 scores=sorted((float(s[i]) for i in chosen), reverse=True),
                 rank=rank,
-                extra={"best": best},
+                extra={"best": best, "named": paper.id in named},
             )
         )
     return out

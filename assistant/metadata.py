@@ -20,6 +20,12 @@ _LIST_INTENT = re.compile(
     r"|\b(published|written|authored|co-authored) by\b|\bhow many\b",
     re.IGNORECASE,
 )
+# "the 2024 paper by Hao Li on ...": one paper, asked about for its content, not a list.
+_ONE_PAPER = re.compile(
+    r"\b(the|that|this|their|his|her)\s+(?:[\w-]+\s+){0,3}?(paper|work|study|article)\s+(by|from)\b",
+    re.IGNORECASE,
+)
+_MANY = re.compile(r"\b(papers|works|articles|publications|list|how many|which)\b", re.IGNORECASE)
 _CODE = re.compile(
     r"\b(with|have|has|having|release[ds]?|provid\w*|includ\w*)\b[\w\s-]{0,20}\bcode\b"
     r"|\bcode (is )?(available|released)\b|\bopen[- ]source code\b",
@@ -109,6 +115,8 @@ def _on_topic(paper: Paper, topic: list[str]) -> bool:
 def parse_metadata_question(question: str, searcher: Searcher) -> MetadataQuery | None:
     """Read metadata constraints from a question; None when it is not a metadata question."""
     if not _LIST_INTENT.search(question):
+        return None
+    if _ONE_PAPER.search(question) and not _MANY.search(question):
         return None
     q = MetadataQuery()
     hints = searcher.authors.hints(question)

@@ -104,6 +104,8 @@ PRF_DEPTH = 3
 # named author is strong evidence (few papers share one), a year is weak (many share it).
 AUTHOR_WEIGHT = 0.5
 YEAR_WEIGHT = 0.1
+# A paper counts as the one a query names when it has at least this share of the named authors.
+NAMED_SHARE = 0.5
 
 
 def _filtered_class() -> Any:
@@ -327,6 +329,23 @@ class Searcher:
         for h in best:  # only the shown hits need their passage picked
             h.snippet = best_passage(h.snippet, text)
         return best
+
+    def named_papers(self, query: str) -> frozenset[str]:
+        """Papers the query names by their authors (and year, when it gives one).
+
+        "Zhe Chen and Weiyun Wang's 2024 model" names the 2024 papers that carry at least half
+        of those names.
+        """
+        hints = self.authors.hints(query)
+        if not hints.authors:
+            return frozenset()
+        by_named = set().union(*(self.authors.papers_of(n) for n in hints.authors))
+        return frozenset(
+            pid
+            for pid in by_named
+            if author_score(self.papers[pid], hints, self.authors) >= NAMED_SHARE
+            and (not hints.years or year_score(self.papers[pid], hints) > 0)
+        )
 
     def _boost_hints(self, hints: Hints, hits: list[Hit], allowed: set[str] | None) -> None:
         """Lift papers by the authors and from the years a query remembers.

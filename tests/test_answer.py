@@ -82,6 +82,19 @@ def test_metadata_questions_list_every_matching_paper(extractive, searcher):
     assert all(any(a == "Guanglu Song" for a in c.paper.authors) for c in answer.citations)
 
 
+def test_a_question_naming_a_papers_authors_cites_that_paper(extractive, searcher):
+    # No word of the question is in the abstract: its authors and year name the paper, and
+    # "the paper by" asks about one paper, not for a list of them.
+    answer = extractive.ask("What was the trick in the 2024 paper by Hao Li and Changyao Tian?")
+    assert not answer.refused and "metadata" not in answer.written_by
+    assert_grounded(answer)
+    titles = [c.paper.title for c in answer.citations]
+    assert any(t.startswith("SynerGen-VL") for t in titles)
+    assert all("Hao Li" in c.paper.authors for c in answer.citations[:1])
+    listing = extractive.ask("Which papers by Changyao Tian are in the collection?")
+    assert listing.written_by.get("metadata") == len(listing.citations) > 0
+
+
 def test_written_answers_keep_only_checked_sentences(writer):
     answer = writer.ask("How does Teach-DETR train DETR-based detectors?")
     assert_grounded(answer)
