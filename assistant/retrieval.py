@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from assistant.corpus.merge import normalise
 from assistant.errors import QuestionError, StorageError
 from assistant.index import Store
@@ -106,6 +108,11 @@ AUTHOR_WEIGHT = 0.5
 YEAR_WEIGHT = 0.1
 # A paper counts as the one a query names when it has at least this share of the named authors.
 NAMED_SHARE = 0.5
+# A query word is one of the field's terms when at least this many chunks use it. A query made
+# only of such words already speaks the field's language and is searched as written: adding
+# lexicon terms to "open-vocabulary object detection" only pulls in neighbouring topics
+# (development topical R@10 0.903 -> 0.911, test 0.926 -> 0.914, held-out 0.828 -> 0.891).
+FIELD_TERM_CHUNKS = 3
 
 
 def _filtered_class() -> Any:
@@ -196,6 +203,8 @@ class Searcher:
                 "run `assistant ingest --rebuild`"
             ) from None
         self._chunk_order = [d["node_id"] for d in self._bm25.corpus]
+        # Chunks per keyword-index token: the length of its column in the score matrix.
+        self._chunks_using = np.diff(self._bm25.bm25.scores["indptr"])
         self._collection = store.collection(manifest.collection)
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
 
@@ -287,8 +296,27 @@ class Searcher:
             return None
         return {pid for pid, p in self.papers.items() if filters.allows(p)}
 
+    def in_field_terms(self, query: str) -> bool:
+        """Whether every content word of ``query`` is a term the collection uses."""
+        import bm25s
+
+        (tokens,) = bm25s.tokenize(
+            query,
+            stopwords="en",
+            stemmer=self._bm25.stemmer,
+            token_pattern=self._bm25.token_pattern,
+            return_ids=False,
+            show_progress=False,
+        )
+        vocab = self._bm25.bm25.vocab_dict
+        return bool(tokens) and all(
+            t in vocab and self._chunks_using[vocab[t]] >= FIELD_TERM_CHUNKS for t in tokens
+        )
+
     def expanded(self, query: str) -> str:
         """The query plus the field terms its everyday wording stands for."""
+        if self.in_field_terms(query):
+            return query
         terms = " ".join(t for t in (expand(query), self.glossary.terms_for(query)) if t)
         # Each field word once, and not when the query says it already: repeating a word the
         # user typed only tilts the ranking toward it.

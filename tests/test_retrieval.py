@@ -318,3 +318,13 @@ def test_acronyms_are_not_read_as_everyday_words():
 
     assert "video" in expand("compressing a model for clips")
     assert "video" not in expand("compressing CLIP")
+
+
+def test_queries_in_the_fields_words_are_searched_as_written(searcher):
+    plain = "open-vocabulary object detection"
+    assert searcher.in_field_terms(plain)
+    assert searcher.expanded(plain) == plain
+    # Everyday words the abstracts never use get the field's terms added.
+    everyday = "a picture chatbot that keeps inventing facts"
+    assert not searcher.in_field_terms(everyday)
+    assert {"image", "hallucination"} <= set(searcher.expanded(everyday).split())
