@@ -308,9 +308,11 @@ class Searcher:
             return_ids=False,
             show_progress=False,
         )
-        vocab = self._bm25.bm25.vocab_dict
+        vocab, using = self._bm25.bm25.vocab_dict, self._chunks_using
+        # bm25s keeps an empty token past the score matrix's last column: it has no count.
         return bool(tokens) and all(
-            t in vocab and self._chunks_using[vocab[t]] >= FIELD_TERM_CHUNKS for t in tokens
+            vocab.get(t, len(using)) < len(using) and using[vocab[t]] >= FIELD_TERM_CHUNKS
+            for t in tokens
         )
 
     def expanded(self, query: str) -> str:
