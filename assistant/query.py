@@ -130,6 +130,10 @@ class AuthorIndex:
     def papers_of(self, name: str) -> set[str]:
         return self.by_name.get(name, set())
 
+    def papers_of_any(self, names: Iterable[str]) -> set[str]:
+        """Papers that carry at least one of ``names``."""
+        return set().union(*(self.papers_of(n) for n in names))
+
 
 def author_score(paper: Paper, hints: Hints, authors: AuthorIndex) -> float:
     """Share of the remembered author names that are on ``paper``: 0..1."""

@@ -203,8 +203,11 @@ class Searcher:
                 "run `assistant ingest --rebuild`"
             ) from None
         self._chunk_order = [d["node_id"] for d in self._bm25.corpus]
-        # Chunks per keyword-index token: the length of its column in the score matrix.
-        self._chunks_using = np.diff(self._bm25.bm25.scores["indptr"])
+        # Chunks per keyword-index token: the length of its column in the score matrix. bm25s
+        # keeps an empty token past the last column; padding gives it a count of 0.
+        using = np.diff(self._bm25.bm25.scores["indptr"])
+        vocab_size = len(self._bm25.bm25.vocab_dict)
+        self._chunks_using = np.pad(using, (0, max(0, vocab_size - len(using))))
         self._collection = store.collection(manifest.collection)
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
 
@@ -308,11 +311,9 @@ class Searcher:
             return_ids=False,
             show_progress=False,
         )
-        vocab, using = self._bm25.bm25.vocab_dict, self._chunks_using
-        # bm25s keeps an empty token past the score matrix's last column: it has no count.
+        vocab = self._bm25.bm25.vocab_dict
         return bool(tokens) and all(
-            vocab.get(t, len(using)) < len(using) and using[vocab[t]] >= FIELD_TERM_CHUNKS
-            for t in tokens
+            t in vocab and self._chunks_using[vocab[t]] >= FIELD_TERM_CHUNKS for t in tokens
         )
 
     def expanded(self, query: str) -> str:
@@ -369,10 +370,9 @@ class Searcher:
         hints = self.authors.hints(query)
         if not hints.authors:
             return frozenset()
-        by_named = set().union(*(self.authors.papers_of(n) for n in hints.authors))
         return frozenset(
             pid
-            for pid in by_named
+            for pid in self.authors.papers_of_any(hints.authors)
             if author_score(self.papers[pid], hints, self.authors) >= NAMED_SHARE
             and (not hints.years or year_score(self.papers[pid], hints) > 0)
         )
@@ -388,7 +388,7 @@ class Searcher:
         if hints.authors:
             found = {h.paper.id for h in hits}
             floor = min((h.score for h in hits), default=0.0)
-            named = set().union(*(self.authors.papers_of(n) for n in hints.authors))
+            named = self.authors.papers_of_any(hints.authors)
             for pid in sorted(named - found):
                 if allowed is None or pid in allowed:
                     hits.append(Hit(self.papers[pid], floor, self.papers[pid].abstract, ""))
