@@ -14,6 +14,10 @@ from assistant.papers import Paper
 # paper citable. Measured on the development questions: on-topic questions reach 0.45-0.8 with
 # the right paper, off-topic questions (absent topics) stay under 0.35 for every paper.
 RELEVANCE_BAR = 0.40
+# Retrieval's best paper is citable from a lower similarity: the fused ranking, which also
+# weighs field terms and the whole abstract, picks the right paper more often than one
+# sentence's similarity does. Off-topic development questions stay under 0.32 for it but one.
+LEAD_BAR = 0.34
 # A second sentence of the same paper is quoted only if it is nearly as relevant as the best.
 SECOND_SENTENCE_RATIO = 0.85
 
@@ -40,11 +44,13 @@ def select_evidence(
     per_paper: int = 2,
     bar: float = RELEVANCE_BAR,
     named: frozenset[str] = frozenset(),
+    lead_bar: float = LEAD_BAR,
 ) -> list[Evidence]:
     """Score every sentence of ``papers`` against ``question``; keep papers that clear ``bar``.
 
-    Papers whose ids are in ``named`` (the question names their authors) are kept below the
-    bar: "the 2024 paper by Zhe Chen on ..." is about that paper however it is worded.
+    The first paper (retrieval's best) needs only ``lead_bar``. Papers whose ids are in
+    ``named`` (the question names their authors) are kept below any bar: "the 2024 paper by
+    Zhe Chen on ..." is about that paper however it is worded.
     Returns the papers in their given order (retrieval rank) with up to ``per_paper`` sentences.
     """
     split = [sentences(p.abstract) or [p.abstract] for p in papers]
@@ -61,7 +67,7 @@ def select_evidence(
         at += len(parts)
         order = np.argsort(-s)
         best = float(max(s[order[0]], titles[rank]))
-        if best < bar and paper.id not in named:
+        if best < (lead_bar if rank == 0 else bar) and paper.id not in named:
             continue
         chosen = [int(order[0])]
         for i in order[1:per_paper]:
@@ -74,7 +80,7 @@ def select_evidence(
                 sentences=[parts[i] for i in chosen],
                 scores=sorted((float(s[i]) for i in chosen), reverse=True),
                 rank=rank,
-                extra={"best": best, "named": paper.id in named},
+                extra={"best": best, "named": paper.id in named, "lead": rank == 0},
             )
         )
     return out

@@ -15,6 +15,7 @@ from assistant.answer import (
 from assistant.citations import keep_markers, markers, support
 from assistant.errors import QuestionError
 from assistant.evaluation import DEV_DATA, _sentence_support, ids_for_titles, load_set
+from assistant.evidence import LEAD_BAR, RELEVANCE_BAR, select_evidence
 from assistant.llm import ChatModel
 from assistant.retrieval import Searcher
 
@@ -93,6 +94,23 @@ def test_a_question_naming_a_papers_authors_cites_that_paper(extractive, searche
     assert "Hao Li" in answer.citations[0].paper.authors
     listing = extractive.ask("Which papers by Changyao Tian are in the collection?")
     assert listing.written_by.get("metadata") == len(listing.citations) > 0
+
+
+def test_retrievals_best_paper_is_citable_below_the_sentence_bar(extractive, searcher):
+    # In everyday words: no sentence of the paper's abstract is as close to the question as
+    # RELEVANCE_BAR asks, but the search ranks it first.
+    question = (
+        "How can sending inputs to specialist sub-networks stop one all-purpose model's jobs "
+        "from hurting each other?"
+    )
+    best = searcher.search(question, k=1)[0].paper
+    assert best.title.startswith("Uni-Perceiver-MoE")
+    (evidence,) = select_evidence(question, [best], searcher.store.embedder)
+    assert LEAD_BAR <= evidence.extra["best"] < RELEVANCE_BAR
+    assert select_evidence(question, [best], searcher.store.embedder, lead_bar=RELEVANCE_BAR) == []
+    answer = extractive.ask(question)
+    assert_grounded(answer)
+    assert best.id in {c.paper.id for c in answer.citations}
 
 
 def test_written_answers_keep_only_checked_sentences(writer):
