@@ -45,9 +45,13 @@ def select_evidence(
     bar: float = RELEVANCE_BAR,
     named: frozenset[str] = frozenset(),
     lead_bar: float = LEAD_BAR,
+    expanded: str | None = None,
 ) -> list[Evidence]:
     """Score every sentence of ``papers`` against ``question``; keep papers that clear ``bar``.
 
+    A sentence scores its similarity to ``question`` or, when higher, to ``expanded``: the
+    question with the field terms its everyday words stand for ("people whose faces were half
+    covered" + "face recognition occlusion"), which the abstracts' sentences use.
     The first paper (retrieval's best) needs only ``lead_bar``. Papers whose ids are in
     ``named`` (the question names their authors) are kept below any bar: "the 2024 paper by
     Zhe Chen on ..." is about that paper however it is worded.
@@ -55,10 +59,10 @@ def select_evidence(
     """
     split = [sentences(p.abstract) or [p.abstract] for p in papers]
     # The title is evidence too: a question often names what the title says.
-    texts = [question] + [s for parts in split for s in parts] + [p.title for p in papers]
+    asked = [question] + ([expanded] if expanded and expanded != question else [])
+    texts = asked + [s for parts in split for s in parts] + [p.title for p in papers]
     vectors = embedder.embed(texts)
-    q = vectors[0]
-    sims = vectors[1:] @ q
+    sims = (vectors[len(asked) :] @ vectors[: len(asked)].T).max(axis=1)
     titles = sims[len(sims) - len(papers) :]
     out: list[Evidence] = []
     at = 0
@@ -67,11 +71,12 @@ def select_evidence(
         at += len(parts)
         order = np.argsort(-s)
         best = float(max(s[order[0]], titles[rank]))
-        if best < (lead_bar if rank == 0 else bar) and paper.id not in named:
+        paper_bar = lead_bar if rank == 0 else bar
+        if best < paper_bar and paper.id not in named:
             continue
         chosen = [int(order[0])]
         for i in order[1:per_paper]:
-            if s[i] >= SECOND_SENTENCE_RATIO * s[order[0]] and s[i] >= bar:
+            if s[i] >= SECOND_SENTENCE_RATIO * s[order[0]] and s[i] >= paper_bar:
                 chosen.append(int(i))
         chosen.sort()  # keep the abstract's own order
         out.append(

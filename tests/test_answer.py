@@ -113,6 +113,21 @@ def test_retrievals_best_paper_is_citable_below_the_sentence_bar(extractive, sea
     assert best.id in {c.paper.id for c in answer.citations}
 
 
+def test_evidence_is_scored_against_the_field_terms_of_an_everyday_question(extractive, searcher):
+    question = "Which chatbots describe things that are not actually in the picture?"
+    expanded = searcher.expanded(question)
+    assert "hallucination" in expanded.split()
+    (paper,) = [p for p in searcher.papers.values() if p.title.startswith("Look, Compare, Decide")]
+    embedder = searcher.store.embedder
+    assert select_evidence(question, [paper], embedder, lead_bar=RELEVANCE_BAR) == []
+    (evidence,) = select_evidence(question, [paper], embedder, expanded=expanded)
+    assert "hallucination" in " ".join(evidence.sentences).lower()
+    answer = extractive.ask(question)
+    assert_grounded(answer)
+    assert not answer.refused
+    assert any("hallucination" in c.paper.abstract.lower() for c in answer.citations)
+
+
 def test_written_answers_keep_only_checked_sentences(writer):
     answer = writer.ask("How does Teach-DETR train DETR-based detectors?")
     assert_grounded(answer)
