@@ -31,9 +31,6 @@ class Rule:
     triggers: tuple[tuple[str, ...], ...]
     terms: str
 
-    def matches(self, words: list[str]) -> bool:
-        return any(_phrase_in(t, words) for t in self.triggers)
-
 
 def _word_match(pattern: str, word: str) -> bool:
     if pattern == "*":
@@ -43,12 +40,49 @@ def _word_match(pattern: str, word: str) -> bool:
     return word == pattern
 
 
-def _phrase_in(phrase: tuple[str, ...], words: list[str]) -> bool:
+def _phrase_at(phrase: tuple[str, ...], words: list[str], i: int) -> bool:
     n = len(phrase)
-    return any(
-        all(_word_match(p, w) for p, w in zip(phrase, words[i : i + n], strict=True))
-        for i in range(len(words) - n + 1)
+    return i + n <= len(words) and all(
+        _word_match(p, w) for p, w in zip(phrase, words[i : i + n], strict=True)
     )
+
+
+Trigger = tuple[int, tuple[str, ...]]  # (rule number, phrase)
+
+
+@dataclass(frozen=True)
+class _TriggerIndex:
+    """The triggers of a lexicon by their first word, so a query checks only those that
+    can start at each of its words instead of every trigger at every position."""
+
+    exact: dict[str, list[Trigger]]
+    prefixes: dict[int, dict[str, list[Trigger]]]  # "imitat*": prefixes[6]["imitat"]
+
+    @classmethod
+    def of(cls, rules: tuple[Rule, ...]) -> _TriggerIndex:
+        exact: dict[str, list[Trigger]] = {}
+        prefixes: dict[int, dict[str, list[Trigger]]] = {}
+        for n, rule in enumerate(rules):
+            for phrase in rule.triggers:
+                first = phrase[0]
+                if first.endswith("*"):
+                    stem = first[:-1]
+                    prefixes.setdefault(len(stem), {}).setdefault(stem, []).append((n, phrase))
+                else:
+                    exact.setdefault(first, []).append((n, phrase))
+        return cls(exact, prefixes)
+
+    def starting_with(self, word: str) -> list[Trigger]:
+        found = list(self.exact.get(word, ()))
+        for size, stems in self.prefixes.items():
+            if len(word) >= size:
+                found.extend(stems.get(word[:size], ()))
+        return found
+
+
+@lru_cache(maxsize=4)
+def _trigger_index(rules: tuple[Rule, ...]) -> _TriggerIndex:
+    return _TriggerIndex.of(rules)
 
 
 @lru_cache(maxsize=4)
@@ -76,11 +110,14 @@ def expand(query: str, rules: Iterable[Rule] | None = None) -> str:
         w.strip("'-").lower() if not (w.isupper() and len(w) > 1) else ""
         for w in _WORD.findall(query)
     ]
-    found: list[str] = []
-    for rule in load_lexicon() if rules is None else rules:
-        if rule.matches(ws) and rule.terms not in found:
-            found.append(rule.terms)
-    return " ".join(found)
+    lexicon = load_lexicon() if rules is None else tuple(rules)
+    index = _trigger_index(lexicon)
+    fired: set[int] = set()
+    for i, word in enumerate(ws):
+        for n, phrase in index.starting_with(word):
+            if n not in fired and _phrase_at(phrase, ws, i):
+                fired.add(n)
+    return " ".join(dict.fromkeys(lexicon[n].terms for n in sorted(fired)))
 
 
 @dataclass

@@ -320,6 +320,28 @@ def test_acronyms_are_not_read_as_everyday_words():
     assert "video" not in expand("compressing CLIP")
 
 
+def test_lexicon_triggers_match_whole_words_phrases_and_endings():
+    from assistant.query import Rule, expand
+
+    rules = (
+        Rule(triggers=(("half", "cover*"),), terms="occlusion"),
+        Rule(triggers=(("imitat*",), ("teacher", "and", "student")), terms="distillation"),
+        Rule(triggers=(("*", "pixel"),), terms="segmentation"),
+        Rule(triggers=(("pupil",),), terms="distillation"),
+    )
+    # Terms come in rule order, each once, wherever in the query their trigger starts.
+    assert expand("a pupil imitating its teacher on half covered faces", rules) == (
+        "occlusion distillation"
+    )
+    assert expand("a teacher and student", rules) == "distillation"
+    assert expand("labels for every pixel", rules) == "segmentation"
+    # A phrase needs all its words, in order, next to each other.
+    assert expand("covered by half", rules) == ""
+    assert expand("a teacher or student", rules) == ""
+    assert expand("pixel", rules) == ""
+    assert expand("pupils", rules) == ""
+
+
 def test_queries_in_the_fields_words_are_searched_as_written(searcher):
     plain = "open-vocabulary object detection"
     assert searcher.in_field_terms(plain)
