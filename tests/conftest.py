@@ -7,11 +7,14 @@ The ONNX model converted for the session store is shared with every other store 
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -77,6 +80,18 @@ def link_models(root: Path, models: Path) -> None:
     target = root / "models"
     if not target.exists():
         target.symlink_to(models, target_is_directory=True)
+
+
+@contextlib.contextmanager
+def loopback_endpoint(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1; yields the ``/v1`` base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True  # a handler that never returns must not block shutdown
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="session")

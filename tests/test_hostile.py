@@ -5,12 +5,11 @@ from __future__ import annotations
 import http.server
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, cli_env
+from conftest import REPO, cli_env, loopback_endpoint
 
 from assistant.citations import markers
 
@@ -69,10 +68,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def recording_endpoint() -> Iterator[tuple[str, list[str]]]:
     handler = type("R", (_Recorder,), {"seen": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler.seen
-    server.shutdown()
+    with loopback_endpoint(handler) as url:
+        yield url, handler.seen
 
 
 # The CLI with every logger at DEBUG (ours, openai, httpx, llama-index, chromadb) on stderr.

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from conftest import loopback_endpoint
 
 from assistant.config import Settings
 from assistant.errors import LLMError
@@ -98,12 +99,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def broken_server(request) -> Iterator[str]:
-    handler = type("H", (_Handler,), {"mode": request.param})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with loopback_endpoint(type("H", (_Handler,), {"mode": request.param})) as url:
+        yield url
 
 
 @pytest.mark.parametrize("broken_server", ["500"], indirect=True)
@@ -186,12 +183,8 @@ class _StreamHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stream_server(request) -> Iterator[str]:
-    handler = type("H", (_StreamHandler,), {"mode": request.param})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with loopback_endpoint(type("H", (_StreamHandler,), {"mode": request.param})) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
