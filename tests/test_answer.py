@@ -126,6 +126,10 @@ def test_evidence_is_scored_against_the_field_terms_of_an_everyday_question(extr
     assert_grounded(answer)
     assert not answer.refused
     assert any("hallucination" in c.paper.abstract.lower() for c in answer.citations)
+    # The expansion alone is not evidence: "molecular" brings in graph terms, not astronomy.
+    stars = "How do stars form inside molecular clouds?"
+    assert "graph" in searcher.expanded(stars).split()
+    assert extractive.ask(stars).refused
 
 
 def test_written_answers_keep_only_checked_sentences(writer):
