@@ -227,7 +227,7 @@ class Answerer:
             evidence = [
                 e
                 for e in evidence
-                if e.extra["named"] or e.extra["lead"] or e.extra["best"] >= RELATIVE_BAR * top
+                if e.extra["named"] or e.rank == 0 or e.extra["best"] >= RELATIVE_BAR * top
             ][:MAX_PAPERS]
         if not evidence:
             answer = Answer(question, NOTHING_RELEVANT, [], True, self.backend)
