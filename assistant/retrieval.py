@@ -146,11 +146,9 @@ def _dense_retriever_class() -> Any:
             self._store, self._collection, self._embed = store, collection, embed
             self._k, self._filters, self._feedback = k, filters, feedback
 
-        def _query(self, vector: list[float]) -> list[NodeWithScore]:
+        def _query(self, vector: list[float], k: int) -> list[NodeWithScore]:
             result = self._store.query(
-                VectorStoreQuery(
-                    query_embedding=vector, similarity_top_k=self._k, filters=self._filters
-                )
+                VectorStoreQuery(query_embedding=vector, similarity_top_k=k, filters=self._filters)
             )
             return [
                 NodeWithScore(node=n, score=s)
@@ -161,14 +159,17 @@ def _dense_retriever_class() -> Any:
             import numpy as np
 
             vector = np.asarray(self._embed.get_query_embedding(query_bundle.query_str))
-            first = self._query(vector.tolist())
-            if self._feedback <= 0 or not first:
+            if self._feedback <= 0:
+                return self._query(vector.tolist(), self._k)
+            # The feedback needs only the few best chunks of the first pass.
+            first = self._query(vector.tolist(), min(PRF_DEPTH, self._k))
+            if not first:
                 return first
             top = [r.node.node_id for r in first[:PRF_DEPTH]]
             got = self._collection.get(ids=top, include=["embeddings"])
             centroid = np.asarray(got["embeddings"], dtype=np.float32).mean(axis=0)
             moved = vector + self._feedback * centroid
-            return self._query((moved / np.linalg.norm(moved)).tolist())
+            return self._query((moved / np.linalg.norm(moved)).tolist(), self._k)
 
     return FeedbackRetriever
 
