@@ -113,6 +113,9 @@ NAMED_SHARE = 0.5
 # lexicon terms to "open-vocabulary object detection" only pulls in neighbouring topics
 # (development topical R@10 0.903 -> 0.911, test 0.926 -> 0.914, held-out 0.828 -> 0.891).
 FIELD_TERM_CHUNKS = 3
+# A title shorter than this (normalised) is too likely to occur inside unrelated wording to
+# count as quoted.
+TITLE_MIN = 8
 
 
 def _filtered_class() -> Any:
@@ -191,7 +194,13 @@ class Searcher:
         self.chunks = {c.id: c for c in catalog.chunks}
         self.depth = depth
         self.authors = AuthorIndex(self.papers.values())
-        self._titles = {pid: normalise(p.title) for pid, p in self.papers.items()}
+        # Normalised titles by their first TITLE_MIN characters: a query is checked for the
+        # titles that can start at each of its positions, not for every title (100k papers).
+        self._titles: dict[str, list[tuple[str, str]]] = {}
+        for pid, p in self.papers.items():
+            title = normalise(p.title)
+            if len(title) >= TITLE_MIN:
+                self._titles.setdefault(title[:TITLE_MIN], []).append((pid, title))
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
         try:
@@ -211,6 +220,22 @@ class Searcher:
         self._chunks_using = np.pad(using, (0, max(0, vocab_size - len(using))))
         self._collection = store.collection(manifest.collection)
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
+        # What filters read, as arrays in one paper order, and each keyword-index chunk's place
+        # in it (-1: a chunk of no known paper): a filter over 100k papers is a few array
+        # operations instead of a Python loop per paper and per chunk.
+        self._order = list(self.papers)
+        self._position = {pid: i for i, pid in enumerate(self._order)}
+        listed = [self.papers[pid] for pid in self._order]
+        self._years = np.array([-1 if p.year is None else p.year for p in listed], dtype=np.int64)
+        self._code = np.array([bool(p.has_code) for p in listed], dtype=bool)
+        self._categories = np.array([(p.category or "").casefold() for p in listed], dtype=str)
+        self._chunk_paper = np.array(
+            [
+                self._position.get(self.chunks[cid].paper_id, -1) if cid in self.chunks else -1
+                for cid in self._chunk_order
+            ],
+            dtype=np.int64,
+        )
 
     def _dense(self, k: int, allowed: set[str] | None, feedback: float = 0.0) -> Any:
         from llama_index.core.vector_stores import (
@@ -243,10 +268,10 @@ class Searcher:
 
         mask = None
         if allowed is not None:
-            mask = [
-                int(cid in self.chunks and self.chunks[cid].paper_id in allowed)
-                for cid in self._chunk_order
-            ]
+            # One slot past the last paper stands for chunks of no known paper (index -1).
+            papers = np.zeros(len(self._order) + 1, dtype=np.int8)
+            papers[[self._position[pid] for pid in allowed if pid in self._position]] = 1
+            mask = papers[self._chunk_paper].tolist()  # the retriever wants a list
         retriever = BM25Retriever(
             existing_bm25=self._bm25.bm25,
             similarity_top_k=min(k, len(self._chunk_order)),
@@ -298,7 +323,20 @@ class Searcher:
         """Paper ids that pass ``filters``; None when no filter is set."""
         if filters is None or not filters.active:
             return None
-        return {pid for pid, p in self.papers.items() if filters.allows(p)}
+        keep = np.ones(len(self._order), dtype=bool)
+        dated = self._years >= 0
+        if filters.year_from is not None:
+            keep &= dated & (self._years >= filters.year_from)
+        if filters.year_to is not None:
+            keep &= dated & (self._years <= filters.year_to)
+        if filters.category:
+            keep &= self._categories == filters.category.casefold()
+        if filters.has_code is not None:
+            keep &= self._code == filters.has_code
+        found = [self._order[i] for i in np.flatnonzero(keep)]
+        if filters.author:  # a substring of any author: checked paper by paper, on what is left
+            found = [pid for pid in found if filters.allows(self.papers[pid])]
+        return set(found)
 
     def in_field_terms(self, query: str) -> bool:
         """Whether every content word of ``query`` is a term the collection uses."""
@@ -400,12 +438,18 @@ class Searcher:
     def _boost_titles(self, query: str, hits: list[Hit], allowed: set[str] | None) -> None:
         """A query that quotes a paper's whole title gets that paper first, found or not."""
         wanted = normalise(query)
-        if len(wanted) < 8:
+        quoted = [
+            (pid, title)
+            for i in range(len(wanted) - TITLE_MIN + 1)
+            for pid, title in self._titles.get(wanted[i : i + TITLE_MIN], ())
+            if wanted.startswith(title, i)
+        ]
+        if not quoted:
             return
         top = max((h.score for h in hits), default=0.0)
         found = {h.paper.id: h for h in hits}
-        for pid, title in self._titles.items():
-            if len(title) >= 8 and title in wanted and (allowed is None or pid in allowed):
+        for pid, title in dict(quoted).items():
+            if allowed is None or pid in allowed:
                 hit = found.get(pid)
                 if hit is None:
                     hit = Hit(self.papers[pid], 0.0, self.papers[pid].abstract, "")

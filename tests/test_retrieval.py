@@ -57,6 +57,15 @@ def test_exact_titles_are_found_first_by_bm25(searcher):
     assert len(missed) <= 2, missed
 
 
+def test_a_title_quoted_inside_a_question_puts_its_paper_first(searcher):
+    missed = []
+    for title in sorted({p.title for p in searcher.papers.values()}):
+        hits = searcher.search(f"what does «{title.upper()}» say about hardware costs?", k=3)
+        if not hits or hits[0].paper.id not in ids_for_titles(searcher, [title]):
+            missed.append(title)
+    assert missed == []
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "query",
@@ -137,6 +146,25 @@ def test_filters_combine(searcher):
     for h in hits:
         assert f.allows(h.paper)
         assert any("jinguo zhu" in a.lower() for a in h.paper.authors)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(year_from=2023),
+        Filters(year_to=2021),
+        Filters(year_from=-5, year_to=2022),  # papers without a year still fail
+        Filters(category="cv", has_code=False),
+        Filters(has_code=True),
+        Filters(author="zhu", year_from=2022, category="CV"),
+        Filters(author="ZHU"),
+    ],
+)
+def test_the_papers_a_filter_allows_are_those_it_allows_one_by_one(searcher, filters):
+    one_by_one = {pid for pid, p in searcher.papers.items() if filters.allows(p)}
+    assert one_by_one  # each of these filters passes some papers and fails others
+    assert one_by_one != set(searcher.papers)
+    assert searcher.allowed(filters) == one_by_one
 
 
 @pytest.mark.parametrize("mode", MODES)
