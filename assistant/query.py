@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.corpus.merge import normalise
 from assistant.papers import Paper
 
 LEXICON = Path(__file__).parent / "data" / "lexicon.txt"
@@ -20,6 +21,9 @@ GLOSSARY = Path(__file__).parent / "data" / "glossary.txt"
 # on the development queries 0.5 let in loosely related concepts and hurt plain queries.
 GLOSSARY_MIN_SIMILARITY = 0.6
 GLOSSARY_MOST = 2
+# A title shorter than this (normalised) is too likely to occur inside unrelated wording to
+# count as quoted.
+TITLE_MIN = 8
 _YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
 _WORD = re.compile(r"[\w'-]+")
 
@@ -118,6 +122,29 @@ def expand(query: str, rules: Iterable[Rule] | None = None) -> str:
             if n not in fired and _phrase_at(phrase, ws, i):
                 fired.add(n)
     return " ".join(dict.fromkeys(lexicon[n].terms for n in sorted(fired)))
+
+
+class TitleIndex:
+    """Normalised titles by their first ``TITLE_MIN`` characters, to find the titles a query
+    quotes by checking, at each position of the query, only the titles that can start there."""
+
+    def __init__(self, titles: Iterable[tuple[str, str]]):
+        """``titles``: (paper id, title) pairs."""
+        self._by_head: dict[str, list[tuple[str, str]]] = {}
+        for pid, title in titles:
+            wanted = normalise(title)
+            if len(wanted) >= TITLE_MIN:
+                self._by_head.setdefault(wanted[:TITLE_MIN], []).append((pid, wanted))
+
+    def quoted_in(self, query: str) -> dict[str, str]:
+        """Paper id -> normalised title, for each whole title found anywhere in ``query``."""
+        text = normalise(query)
+        return {
+            pid: title
+            for i in range(len(text) - TITLE_MIN + 1)
+            for pid, title in self._by_head.get(text[i : i + TITLE_MIN], ())
+            if text.startswith(title, i)
+        }
 
 
 @dataclass

@@ -8,11 +8,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.corpus.merge import normalise
 from assistant.errors import QuestionError, StorageError
+from assistant.filters import FilterIndex, Filters
 from assistant.index import Store
 from assistant.papers import Paper
-from assistant.query import AuthorIndex, Glossary, Hints, author_score, expand, words, year_score
+from assistant.query import (
+    AuthorIndex,
+    Glossary,
+    Hints,
+    TitleIndex,
+    author_score,
+    expand,
+    words,
+    year_score,
+)
 
 log = logging.getLogger(__name__)
 # Above this many papers passing a filter, the dense search filters its results itself.
@@ -20,33 +29,6 @@ MAX_FILTER_IDS = 5_000
 
 Mode = Literal["bm25", "dense", "hybrid"]
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Narrow the collection: author substring, year range, category, code flag."""
-
-    author: str | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    category: str | None = None
-    has_code: bool | None = None
-
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in vars(self).values())
-
-    def allows(self, paper: Paper) -> bool:
-        """Whether ``paper`` passes every set filter (a paper without a year fails a year range)."""
-        if self.author and not any(self.author.casefold() in a.casefold() for a in paper.authors):
-            return False
-        if self.year_from is not None and (paper.year is None or paper.year < self.year_from):
-            return False
-        if self.year_to is not None and (paper.year is None or paper.year > self.year_to):
-            return False
-        if self.category and (paper.category or "").casefold() != self.category.casefold():
-            return False
-        return self.has_code is None or bool(paper.has_code) == self.has_code
 
 
 @dataclass
@@ -113,9 +95,6 @@ NAMED_SHARE = 0.5
 # lexicon terms to "open-vocabulary object detection" only pulls in neighbouring topics
 # (development topical R@10 0.903 -> 0.911, test 0.926 -> 0.914, held-out 0.828 -> 0.891).
 FIELD_TERM_CHUNKS = 3
-# A title shorter than this (normalised) is too likely to occur inside unrelated wording to
-# count as quoted.
-TITLE_MIN = 8
 
 
 def _filtered_class() -> Any:
@@ -194,13 +173,7 @@ class Searcher:
         self.chunks = {c.id: c for c in catalog.chunks}
         self.depth = depth
         self.authors = AuthorIndex(self.papers.values())
-        # Normalised titles by their first TITLE_MIN characters: a query is checked for the
-        # titles that can start at each of its positions, not for every title (100k papers).
-        self._titles: dict[str, list[tuple[str, str]]] = {}
-        for pid, p in self.papers.items():
-            title = normalise(p.title)
-            if len(title) >= TITLE_MIN:
-                self._titles.setdefault(title[:TITLE_MIN], []).append((pid, title))
+        self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
         try:
@@ -220,21 +193,12 @@ class Searcher:
         self._chunks_using = np.pad(using, (0, max(0, vocab_size - len(using))))
         self._collection = store.collection(manifest.collection)
         self._vectors = ChromaVectorStore(chroma_collection=self._collection)
-        # What filters read, as arrays in one paper order, and each keyword-index chunk's place
-        # in it (-1: a chunk of no known paper): a filter over 100k papers is a few array
-        # operations instead of a Python loop per paper and per chunk.
-        self._order = list(self.papers)
-        self._position = {pid: i for i, pid in enumerate(self._order)}
-        listed = [self.papers[pid] for pid in self._order]
-        self._years = np.array([-1 if p.year is None else p.year for p in listed], dtype=np.int64)
-        self._code = np.array([bool(p.has_code) for p in listed], dtype=bool)
-        self._categories = np.array([(p.category or "").casefold() for p in listed], dtype=str)
-        self._chunk_paper = np.array(
-            [
-                self._position.get(self.chunks[cid].paper_id, -1) if cid in self.chunks else -1
+        self._filter_index = FilterIndex(
+            self.papers,
+            (
+                self.chunks[cid].paper_id if cid in self.chunks else None
                 for cid in self._chunk_order
-            ],
-            dtype=np.int64,
+            ),
         )
 
     def _dense(self, k: int, allowed: set[str] | None, feedback: float = 0.0) -> Any:
@@ -268,10 +232,7 @@ class Searcher:
 
         mask = None
         if allowed is not None:
-            # One slot past the last paper stands for chunks of no known paper (index -1).
-            papers = np.zeros(len(self._order) + 1, dtype=np.int8)
-            papers[[self._position[pid] for pid in allowed if pid in self._position]] = 1
-            mask = papers[self._chunk_paper].tolist()  # the retriever wants a list
+            mask = self._filter_index.chunk_mask(allowed)
         retriever = BM25Retriever(
             existing_bm25=self._bm25.bm25,
             similarity_top_k=min(k, len(self._chunk_order)),
@@ -323,20 +284,7 @@ class Searcher:
         """Paper ids that pass ``filters``; None when no filter is set."""
         if filters is None or not filters.active:
             return None
-        keep = np.ones(len(self._order), dtype=bool)
-        dated = self._years >= 0
-        if filters.year_from is not None:
-            keep &= dated & (self._years >= filters.year_from)
-        if filters.year_to is not None:
-            keep &= dated & (self._years <= filters.year_to)
-        if filters.category:
-            keep &= self._categories == filters.category.casefold()
-        if filters.has_code is not None:
-            keep &= self._code == filters.has_code
-        found = [self._order[i] for i in np.flatnonzero(keep)]
-        if filters.author:  # a substring of any author: checked paper by paper, on what is left
-            found = [pid for pid in found if filters.allows(self.papers[pid])]
-        return set(found)
+        return self._filter_index.allowed(filters)
 
     def in_field_terms(self, query: str) -> bool:
         """Whether every content word of ``query`` is a term the collection uses."""
@@ -437,18 +385,12 @@ class Searcher:
 
     def _boost_titles(self, query: str, hits: list[Hit], allowed: set[str] | None) -> None:
         """A query that quotes a paper's whole title gets that paper first, found or not."""
-        wanted = normalise(query)
-        quoted = [
-            (pid, title)
-            for i in range(len(wanted) - TITLE_MIN + 1)
-            for pid, title in self._titles.get(wanted[i : i + TITLE_MIN], ())
-            if wanted.startswith(title, i)
-        ]
+        quoted = self._titles.quoted_in(query)
         if not quoted:
             return
         top = max((h.score for h in hits), default=0.0)
         found = {h.paper.id: h for h in hits}
-        for pid, title in dict(quoted).items():
+        for pid, title in quoted.items():
             if allowed is None or pid in allowed:
                 hit = found.get(pid)
                 if hit is None:

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.evaluation import DEV_DATA, ids_for_titles, known_item_metrics, load_set
 from assistant.index import chunk_node
+from assistant.query import TitleIndex
 from assistant.retrieval import MODES, Filters, Searcher
 
 TEACH_DETR = "Teach-DETR: Better Training DETR with Teachers"
@@ -339,6 +340,19 @@ def test_a_remembered_author_and_year_bring_up_their_paper(searcher):
 def test_a_remembered_author_respects_filters(searcher):
     hits = searcher.search("Yuying Ge paper", k=10, filters=Filters(year_to=2020))
     assert all(h.paper.year is not None and h.paper.year <= 2020 for h in hits)
+
+
+def test_quoted_titles_are_whole_titles_found_anywhere_in_the_query():
+    titles = TitleIndex(
+        [("a", "Attention  Residuals"), ("b", "Fusion"), ("c", "Residuals in Attention")]
+    )
+    assert titles.quoted_in("what do ATTENTION residuals fix?") == {"a": "attention residuals"}
+    assert titles.quoted_in("attention residual") == {}  # a title cut short is not quoted
+    assert titles.quoted_in("about 'Residuals in Attention' and attention residuals") == {
+        "a": "attention residuals",
+        "c": "residuals in attention",
+    }
+    assert titles.quoted_in("late fusion") == {}  # titles under 8 characters are never quoted
 
 
 def test_acronyms_are_not_read_as_everyday_words():
