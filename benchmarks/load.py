@@ -614,23 +614,31 @@ def _until_answered(session: Any, deadline: float) -> float:
     return -1.0
 
 
-def _raw_join(url: str, session: Any, question: str) -> str:
-    """The server's own reply to one more ``respond`` request (HTTP status and detail)."""
+def _raw_join(url: str, session: Any, question: str, attempts: int = 5) -> str:
+    """The server's own reply (HTTP status and detail) to one more ``respond`` request while the
+    queue is full. An answer that ends meanwhile frees a place, which a join takes back; so
+    joins are sent until one is refused, at most ``attempts``, and the last reply is returned.
+    """
     import httpx
 
     fn = next(d["id"] for d in session.config["dependencies"] if d.get("api_name") == "respond")
-    body = {
-        "data": [question, "Answer", *NO_FILTERS, None],
-        "fn_index": fn,
-        "session_hash": "load-benchmark-probe",
-        "event_data": None,
-        "trigger_id": None,
-    }
-    try:
-        reply = httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=HTTP_TIMEOUT)
-    except httpx.HTTPError as e:
-        return f"{type(e).__name__}: {e}"
-    return f"HTTP {reply.status_code}: {reply.text[:200]}"
+    reply = "no reply"
+    for n in range(attempts):
+        body = {
+            "data": [question, "Answer", *NO_FILTERS, None],
+            "fn_index": fn,
+            "session_hash": f"load-benchmark-probe-{n}",
+            "event_data": None,
+            "trigger_id": None,
+        }
+        try:
+            got = httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=HTTP_TIMEOUT)
+        except httpx.HTTPError as e:
+            return f"{type(e).__name__}: {e}"
+        reply = f"HTTP {got.status_code}: {got.text[:200]}"
+        if got.status_code != 200:
+            break
+    return reply
 
 
 # --- the run -------------------------------------------------------------------------------------
