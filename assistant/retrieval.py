@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -176,6 +178,9 @@ class Searcher:
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
+        # An answer expands its question again after searching with it, and expanding embeds the
+        # query for the glossary: recent expansions are kept rather than computed twice.
+        self.expanded: Callable[[str], str] = lru_cache(maxsize=256)(self._expand)
         try:
             self._bm25 = BM25Retriever.from_persist_dir(
                 str(catalog.build_dir / "bm25"), show_progress=False
@@ -303,8 +308,8 @@ class Searcher:
             t in vocab and self._chunks_using[vocab[t]] >= FIELD_TERM_CHUNKS for t in tokens
         )
 
-    def expanded(self, query: str) -> str:
-        """The query plus the field terms its everyday wording stands for."""
+    def _expand(self, query: str) -> str:
+        """The query plus the field terms its everyday wording stands for (``expanded``)."""
         if self.in_field_terms(query):
             return query
         terms = " ".join(t for t in (expand(query), self.glossary.terms_for(query)) if t)
