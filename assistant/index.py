@@ -3,7 +3,7 @@
 Storage layout (``storage_dir``)::
 
     manifest.json        what built the active index (commit point: written last, atomically)
-    builds/<build>/      catalog.json (papers + chunks) and bm25/ for that build
+    builds/<build>/      catalog.json (papers + chunks), bm25/ (chunks) and titles/ (BM25 of titles)
     chroma/              Chroma's PersistentClient files (embedded mode only)
     models/              the embedding model converted to ONNX
     ingest.lock          held by a running ingest
@@ -35,6 +35,8 @@ from assistant.papers import Chunk, Paper, Source
 
 MANIFEST_VERSION = 1
 MISSING = "there is no index yet"
+# The build folder holding the BM25 index of paper titles.
+TITLES_DIR = "titles"
 Progress = Callable[[int, int], None]
 
 
@@ -341,6 +343,8 @@ class Store:
             and manifest.key == self.index_key(embedding_name)
             and manifest.files == corpus_fingerprint(Path(self.settings.seeds_dir))
             and (self.root / "builds" / manifest.build / "catalog.json").is_file()
+            # A build from before the title index existed is rewritten (no re-embedding).
+            and (self.root / "builds" / manifest.build / TITLES_DIR).is_dir()
         )
 
     def ingest(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
@@ -485,7 +489,7 @@ class Store:
                 progress(done, len(chunks))
 
     def _write_build(self, build: str, papers: list[Paper], chunks: list[Chunk]) -> None:
-        """Write the catalog and BM25 index of a build into its own folder."""
+        """Write the catalog and the BM25 indexes (chunks, titles) of a build into its own folder."""
         final = self.root / "builds" / build
         tmp = self.root / "builds" / f".{build}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -496,6 +500,7 @@ class Store:
         }
         (tmp / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
         build_bm25(chunks).persist(str(tmp / "bm25"))
+        build_title_bm25(papers).persist(str(tmp / TITLES_DIR))
         os.replace(tmp, final)
 
     def _clean_up(
@@ -535,3 +540,12 @@ def build_bm25(chunks: list[Chunk]) -> Any:
     from llama_index.retrievers.bm25 import BM25Retriever
 
     return BM25Retriever.from_defaults(nodes=[chunk_node(c) for c in chunks], similarity_top_k=50)
+
+
+def build_title_bm25(papers: list[Paper]) -> Any:
+    """A BM25 retriever over paper titles alone (node id = paper id): the title field."""
+    from llama_index.core.schema import BaseNode, TextNode
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes: list[BaseNode] = [TextNode(id_=p.id, text=p.title) for p in papers]
+    return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=50)

@@ -12,7 +12,7 @@ import numpy as np
 
 from assistant.errors import QuestionError, StorageError
 from assistant.filters import FilterIndex, Filters
-from assistant.index import Store
+from assistant.index import TITLES_DIR, Store
 from assistant.papers import Paper
 from assistant.query import (
     AuthorIndex,
@@ -86,6 +86,16 @@ SPARSE_WEIGHT = 0.5
 # Pseudo-relevance feedback: the query vector moves halfway toward its 3 best chunks.
 PRF_WEIGHT = 0.5
 PRF_DEPTH = 3
+# Chunks each retriever hands to the fusion. The fusion scales each list by its own mean and
+# spread, so a deeper list measures a chunk against more of the collection, not only against
+# the other near-misses; together with the title field, 200 rather than 50 took development
+# topical R@10 0.911 -> 0.937 and own words R@5 0.825 -> 0.857 (held out: 0.891 -> 0.903,
+# 0.750 -> 0.775), for about 14 ms more per search.
+SEARCH_DEPTH = 200
+# The title field: a paper's BM25 score over titles alone, relative to the best title's, lifts
+# it by up to this much of the fused score's 0..1 range (0.1 to 0.25 were within a paper or
+# two of each other on every set; 0.35 lost own-words queries).
+TITLE_WEIGHT = 0.15
 # A remembered author or year lifts a paper by this much of the fused score's 0..1 range. A
 # named author is strong evidence (few papers share one), a year is weak (many share it).
 AUTHOR_WEIGHT = 0.5
@@ -161,7 +171,7 @@ def _dense_retriever_class() -> Any:
 class Searcher:
     """Opens the active index once; then searches in milliseconds."""
 
-    def __init__(self, store: Store, depth: int = 50):
+    def __init__(self, store: Store, depth: int = SEARCH_DEPTH):
         from llama_index.retrievers.bm25 import BM25Retriever
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -185,12 +195,17 @@ class Searcher:
             self._bm25 = BM25Retriever.from_persist_dir(
                 str(catalog.build_dir / "bm25"), show_progress=False
             )
+            titles = BM25Retriever.from_persist_dir(
+                str(catalog.build_dir / TITLES_DIR), show_progress=False
+            )
         except Exception as e:  # missing or garbled files of the keyword index
             raise StorageError(
                 f"the keyword index in {catalog.build_dir} is damaged ({type(e).__name__}); "
                 "run `assistant ingest --rebuild`"
             ) from None
         self._chunk_order = [d["node_id"] for d in self._bm25.corpus]
+        self._title_bm25 = titles.bm25
+        self._title_row = {d["node_id"]: n for n, d in enumerate(titles.corpus)}
         # Chunks per keyword-index token: the length of its column in the score matrix. bm25s
         # keeps an empty token past the last column; padding gives it a count of 0.
         using = np.diff(self._bm25.bm25.scores["indptr"])
@@ -291,18 +306,23 @@ class Searcher:
             return None
         return self._filter_index.allowed(filters)
 
-    def in_field_terms(self, query: str) -> bool:
-        """Whether every content word of ``query`` is a term the collection uses."""
+    def _tokens(self, text: str) -> list[str]:
+        """``text`` as the keyword indexes see it: stemmed words, English stop words removed."""
         import bm25s
 
         (tokens,) = bm25s.tokenize(
-            query,
+            text,
             stopwords="en",
             stemmer=self._bm25.stemmer,
             token_pattern=self._bm25.token_pattern,
             return_ids=False,
             show_progress=False,
         )
+        return list(tokens)
+
+    def in_field_terms(self, query: str) -> bool:
+        """Whether every content word of ``query`` is a term the collection uses."""
+        tokens = self._tokens(query)
         vocab = self._bm25.bm25.vocab_dict
         return bool(tokens) and all(
             t in vocab and self._chunks_using[vocab[t]] >= FIELD_TERM_CHUNKS for t in tokens
@@ -346,6 +366,7 @@ class Searcher:
             raise self.store.unreachable(e) from None
         hits = self._group(results, allowed)
         if mode == "hybrid":
+            self._boost_title_words(text, hits)
             self._boost_titles(query, hits, allowed)
             self._boost_hints(self.authors.hints(query), hits, allowed)
         best = sorted(hits, key=lambda h: -h.score)[:k]
@@ -387,6 +408,24 @@ class Searcher:
         for h in hits:
             h.score += AUTHOR_WEIGHT * author_score(h.paper, hints, self.authors)
             h.score += YEAR_WEIGHT * year_score(h.paper, hints)
+
+    def _boost_title_words(self, text: str, hits: list[Hit]) -> None:
+        """Lift papers whose titles use the query's words: a title states what a paper is about.
+
+        The title field's BM25 score, relative to the best title's, is added with TITLE_WEIGHT,
+        so a paper that names the topic in its title passes one that mentions it in passing.
+        """
+        tokens = [t for t in self._tokens(text) if t in self._title_bm25.vocab_dict]
+        if not tokens or not hits:
+            return
+        scores = self._title_bm25.get_scores(tokens)
+        top = float(scores.max())
+        if top <= 0:
+            return
+        for h in hits:
+            row = self._title_row.get(h.paper.id)
+            if row is not None:
+                h.score += TITLE_WEIGHT * float(scores[row]) / top
 
     def _boost_titles(self, query: str, hits: list[Hit], allowed: set[str] | None) -> None:
         """A query that quotes a paper's whole title gets that paper first, found or not."""

@@ -4,6 +4,7 @@ damaged storage and a real Chroma server."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from conftest import (
 )
 
 from assistant.errors import StorageError
-from assistant.index import Store
+from assistant.index import TITLES_DIR, Store
 from assistant.retrieval import Searcher
 
 QUERIES = [
@@ -366,6 +367,24 @@ def test_missing_catalog_is_repaired_by_a_plain_ingest(make_index):
     report = idx.store().ingest()
     assert not report.reused and report.papers == SMALL_SEED_PAPERS
     assert len(idx.store().catalog().papers) == SMALL_SEED_PAPERS
+
+
+def test_a_build_without_the_title_index_is_completed_without_embedding(make_index, model):
+    """Indexes built before the title field existed gain it at the next ingest, cheaply."""
+    idx = make_index()
+    first = idx.store(embedder_factory=lambda: model).ingest()
+    manifest = idx.store().read_manifest()
+    assert manifest is not None
+    shutil.rmtree(idx.store().root / "builds" / manifest.build / TITLES_DIR)
+
+    recorder = Recording(model)
+    second = idx.store(embedder_factory=lambda: recorder).ingest()
+    assert not second.reused and second.added == 0
+    assert second.collection == first.collection
+    assert recorder.texts == []
+    assert idx.store(embedder_factory=no_model).ingest().reused
+    title = next(iter(idx.store().catalog().papers.values())).title
+    assert Searcher(idx.store()).search(title, k=1)[0].paper.title == title
 
 
 @pytest.mark.parametrize("garbage", ["{not json", json.dumps({"version": 999})])

@@ -149,6 +149,41 @@ def test_filters_combine(searcher):
         assert any("jinguo zhu" in a.lower() for a in h.paper.authors)
 
 
+def title_phrases(searcher: Searcher, fewest: int, most: int) -> dict[str, set[str]]:
+    """Two-word phrases of titles (no stop words) and the papers whose titles use them."""
+    import re
+    from collections import defaultdict
+
+    stop = set(
+        "a an the of for and in on with to via by from is are as at its towards using".split()
+    )
+    found: dict[str, set[str]] = defaultdict(set)
+    for pid, paper in searcher.papers.items():
+        title = paper.title.split(":")[-1]  # "Name: what it is" - the part naming the topic
+        ws = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*", title)]
+        for a, b in zip(ws, ws[1:], strict=False):
+            if a not in stop and b not in stop:
+                found[f"{a} {b}"].add(pid)
+    return {p: ids for p, ids in found.items() if fewest <= len(ids) <= most}
+
+
+@pytest.mark.slow
+def test_a_topic_finds_the_papers_whose_titles_name_it(searcher):
+    """Searching "token pruning" lists the papers with "token pruning" in their titles.
+
+    Many more abstracts mention a topic in passing than titles name it. Before the title
+    field (and 50-chunk fusion lists) 83% of these papers were in the top 10; now 90%.
+    """
+    phrases = title_phrases(searcher, 2, 6)
+    assert len(phrases) > 50
+    found = total = 0
+    for phrase, ids in phrases.items():
+        top = {h.paper.id for h in searcher.search(phrase, k=10)}
+        found += len(ids & top)
+        total += len(ids)
+    assert found / total >= 0.87, (found, total)
+
+
 @pytest.mark.parametrize(
     "filters",
     [
