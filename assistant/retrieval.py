@@ -90,8 +90,13 @@ PRF_DEPTH = 3
 # spread, so a deeper list measures a chunk against more of the collection, not only against
 # the other near-misses; together with the title field, 200 rather than 50 took development
 # topical R@10 0.911 -> 0.937 and own words R@5 0.825 -> 0.857 (held out: 0.891 -> 0.903,
-# 0.750 -> 0.775), for about 14 ms more per search.
+# 0.750 -> 0.775), for about 14 ms more per search. On a big collection 200 chunks are a
+# sliver of it either way, and the deeper lists tripled search time (100k synthetic chunks:
+# hybrid p50 18 -> 52 ms, with a filter passing 9% of papers 86 -> 326 ms), so there the
+# lists stay at 50.
 SEARCH_DEPTH = 200
+BIG_COLLECTION_DEPTH = 50
+BIG_COLLECTION_CHUNKS = 20_000
 # The title field: a paper's BM25 score over titles alone, relative to the best title's, lifts
 # it by up to this much of the fused score's 0..1 range (0.1 to 0.25 were within a paper or
 # two of each other on every set; 0.35 lost own-words queries).
@@ -171,7 +176,7 @@ def _dense_retriever_class() -> Any:
 class Searcher:
     """Opens the active index once; then searches in milliseconds."""
 
-    def __init__(self, store: Store, depth: int = SEARCH_DEPTH):
+    def __init__(self, store: Store, depth: int | None = None):
         from llama_index.retrievers.bm25 import BM25Retriever
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -183,6 +188,9 @@ class Searcher:
         assert manifest is not None
         self.papers = catalog.papers
         self.chunks = {c.id: c for c in catalog.chunks}
+        if depth is None:
+            big = len(self.chunks) > BIG_COLLECTION_CHUNKS
+            depth = BIG_COLLECTION_DEPTH if big else SEARCH_DEPTH
         self.depth = depth
         self.authors = AuthorIndex(self.papers.values())
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
