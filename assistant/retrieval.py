@@ -114,6 +114,11 @@ NAMED_SHARE = 0.5
 FIELD_TERM_CHUNKS = 3
 
 
+def fusion_depth(chunks: int) -> int:
+    """Chunks each retriever hands to the fusion, for a collection of ``chunks`` chunks."""
+    return BIG_COLLECTION_DEPTH if chunks > BIG_COLLECTION_CHUNKS else SEARCH_DEPTH
+
+
 def _filtered_class() -> Any:
     from llama_index.core.retrievers import BaseRetriever
 
@@ -188,10 +193,7 @@ class Searcher:
         assert manifest is not None
         self.papers = catalog.papers
         self.chunks = {c.id: c for c in catalog.chunks}
-        if depth is None:
-            big = len(self.chunks) > BIG_COLLECTION_CHUNKS
-            depth = BIG_COLLECTION_DEPTH if big else SEARCH_DEPTH
-        self.depth = depth
+        self.depth = fusion_depth(len(self.chunks)) if depth is None else depth
         self.authors = AuthorIndex(self.papers.values())
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)

@@ -523,7 +523,7 @@ def child_search(args: argparse.Namespace) -> dict[str, Any]:
     queries = json.loads(Path(args.queries).read_text())
     started = time.perf_counter()
     searcher = Searcher(child_store(args))
-    out: dict[str, Any] = {"open_s": time.perf_counter() - started}
+    out: dict[str, Any] = {"open_s": time.perf_counter() - started, "depth": searcher.depth}
     out["open_rss_mb"] = self_usage()["peak_rss_mb"]
     for mode in ("bm25", "dense", "hybrid"):
         for key, value in time_queries(searcher, queries, mode).items():

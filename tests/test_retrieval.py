@@ -427,3 +427,16 @@ def test_queries_in_the_fields_words_are_searched_as_written(searcher):
     everyday = "a picture chatbot that keeps inventing facts"
     assert not searcher.in_field_terms(everyday)
     assert {"image", "hallucination"} <= set(searcher.expanded(everyday).split())
+
+
+def test_a_big_collection_fuses_shallower_lists(searcher):
+    from assistant.retrieval import (
+        BIG_COLLECTION_CHUNKS,
+        BIG_COLLECTION_DEPTH,
+        SEARCH_DEPTH,
+        fusion_depth,
+    )
+
+    assert searcher.depth == SEARCH_DEPTH  # the 312 chunks of the default collection
+    assert fusion_depth(BIG_COLLECTION_CHUNKS) == SEARCH_DEPTH
+    assert fusion_depth(BIG_COLLECTION_CHUNKS + 1) == BIG_COLLECTION_DEPTH < SEARCH_DEPTH
