@@ -7,7 +7,15 @@ import pytest
 from assistant.evaluation import DEV_DATA, ids_for_titles, known_item_metrics, load_set
 from assistant.index import chunk_node
 from assistant.query import TitleIndex
-from assistant.retrieval import MODES, Filters, Searcher
+from assistant.retrieval import (
+    BIG_COLLECTION_CHUNKS,
+    BIG_COLLECTION_DEPTH,
+    MODES,
+    SEARCH_DEPTH,
+    Filters,
+    Searcher,
+    fusion_depth,
+)
 
 TEACH_DETR = "Teach-DETR: Better Training DETR with Teachers"
 INTERNVL3 = (
@@ -430,13 +438,6 @@ def test_queries_in_the_fields_words_are_searched_as_written(searcher):
 
 
 def test_a_big_collection_fuses_shallower_lists(searcher):
-    from assistant.retrieval import (
-        BIG_COLLECTION_CHUNKS,
-        BIG_COLLECTION_DEPTH,
-        SEARCH_DEPTH,
-        fusion_depth,
-    )
-
     assert searcher.depth == SEARCH_DEPTH  # the 312 chunks of the default collection
     assert fusion_depth(BIG_COLLECTION_CHUNKS) == SEARCH_DEPTH
     assert fusion_depth(BIG_COLLECTION_CHUNKS + 1) == BIG_COLLECTION_DEPTH < SEARCH_DEPTH
