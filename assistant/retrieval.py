@@ -195,6 +195,7 @@ class Searcher:
         self.chunks = {c.id: c for c in catalog.chunks}
         self.depth = fusion_depth(len(self.chunks)) if depth is None else depth
         self.authors = AuthorIndex(self.papers.values())
+        self._author_names: list[str] | None = None
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.root / "models")
@@ -309,6 +310,20 @@ class Searcher:
             sums[pid] = sums.get(pid, 0) + np.asarray(vector, dtype=np.float32)
         out = np.stack([sums[pid] for pid in paper_ids])
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def author_names(self) -> list[str]:
+        """Every author's full name as the catalog spells it, once each."""
+        if self._author_names is None:
+            self._author_names = sorted({a for p in self.papers.values() for a in p.authors})
+        return self._author_names
+
+    def categories(self) -> set[str]:
+        """The category codes the collection's papers carry."""
+        return {p.category.upper() for p in self.papers.values() if p.category}
+
+    def orgs(self) -> set[str]:
+        """The organisation tags the collection's papers carry."""
+        return {p.org for p in self.papers.values() if p.org}
 
     def allowed(self, filters: Filters | None) -> set[str] | None:
         """Paper ids that pass ``filters``; None when no filter is set."""

@@ -1,0 +1,515 @@
+"""Reading a request: what is asked (intent), about what (topic), within which metadata (filters).
+
+A language model fills one typed :class:`ResearchRequest` through a JSON schema (a llama.cpp
+grammar locally, structured outputs on an endpoint), from a fixed prompt with worked examples
+so that llama.cpp's prompt cache makes each request cost about its own tokens. Nothing the
+model writes is trusted as is: every field is checked against the request's own words and
+against the catalog (an author must be in the collection and in the request, a year must be
+written in the request, a named paper must resolve), and what fails is dropped. Without a
+model, or when it fails, the rules of :mod:`assistant.metadata` and a few command patterns
+read the request instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from assistant.errors import LLMError, QuestionError
+from assistant.llm import Message
+from assistant.query import words
+
+if TYPE_CHECKING:
+    from assistant.filters import Filters
+    from assistant.llm import ChatModel
+    from assistant.papers import Paper
+    from assistant.retrieval import Searcher
+
+log = logging.getLogger(__name__)
+
+Intent = Literal["question", "list", "summarize", "compare", "related_work", "review"]
+INTENTS: tuple[Intent, ...] = ("question", "list", "summarize", "compare", "related_work", "review")
+
+# arXiv category codes and the words people use for them; a category is kept only when the
+# request writes its code or one of these names.
+CATEGORY_NAMES = {
+    "CV": ("computer vision", "cs.cv", "vision and pattern recognition"),
+    "CL": ("computation and language", "cs.cl", "natural language processing", "nlp"),
+    "LG": ("machine learning", "cs.lg"),
+    "AI": ("artificial intelligence", "cs.ai"),
+    "CR": ("cryptography", "security", "cs.cr"),
+    "RO": ("robotics", "cs.ro"),
+    "IR": ("information retrieval", "cs.ir"),
+}
+_CODE_WORDS = re.compile(
+    r"\b(code|codes|github|implementation|implementations|open[- ]?sourced?|repo|repos|"
+    r"repositor(?:y|ies))\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+@dataclass
+class ResearchRequest:
+    """One request, read: what to do, on which topic, within which filters.
+
+    ``authors`` are names as the catalog spells them; ``papers`` are paper ids.
+    """
+
+    text: str
+    intent: Intent = "question"
+    topic: str = ""
+    authors: list[str] = field(default_factory=list)
+    first_author: bool = False
+    year_from: int | None = None
+    year_to: int | None = None
+    has_code: bool | None = None
+    category: str | None = None
+    org: str | None = None
+    papers: list[str] = field(default_factory=list)
+    read_by: str = "rules"
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def has_metadata(self) -> bool:
+        """Whether the request narrows the collection by metadata (not by topic alone)."""
+        return bool(
+            self.authors
+            or self.year_from is not None
+            or self.year_to is not None
+            or self.has_code is not None
+            or self.category
+            or self.org
+        )
+
+    def allows(self, paper: Paper) -> bool:
+        """Whether ``paper`` meets every metadata constraint (unknown values never match)."""
+        if self.year_from is not None and (paper.year is None or paper.year < self.year_from):
+            return False
+        if self.year_to is not None and (paper.year is None or paper.year > self.year_to):
+            return False
+        if self.has_code is not None and paper.has_code is not self.has_code:
+            return False
+        if self.category and (paper.category or "").upper() != self.category.upper():
+            return False
+        if self.org and (paper.org or "").lower() != self.org.lower():
+            return False
+        for name in self.authors:
+            listed = [a.casefold() for a in paper.authors]
+            if name.casefold() not in (listed[:1] if self.first_author else listed):
+                return False
+        return True
+
+    def filters(self) -> Filters:
+        """The constraints that search filters can express (years, category, code)."""
+        from assistant.filters import Filters
+
+        return Filters(
+            year_from=self.year_from,
+            year_to=self.year_to,
+            category=self.category,
+            has_code=self.has_code,
+        )
+
+    def describe(self) -> str:
+        """The constraints in words: ``on token pruning by Guanglu Song from 2022 with code``."""
+        parts = []
+        if self.topic:
+            parts.append(f"on {self.topic}")
+        if self.authors:
+            who = " and ".join(self.authors)
+            parts.append(f"with {who} as first author" if self.first_author else f"by {who}")
+        if self.category:
+            parts.append(f"in category {self.category}")
+        if self.org:
+            parts.append(f"from {self.org}")
+        if self.year_from is not None and self.year_from == self.year_to:
+            parts.append(f"from {self.year_from}")
+        elif self.year_from is not None and self.year_to is not None:
+            parts.append(f"from {self.year_from} to {self.year_to}")
+        elif self.year_from is not None:
+            parts.append(f"from {self.year_from} on")
+        elif self.year_to is not None:
+            parts.append(f"up to {self.year_to}")
+        if self.has_code is not None:
+            parts.append("with code" if self.has_code else "without released code")
+        return " ".join(parts) or "matching the request"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "text"}
+
+
+# --- what the model reads: the task, the topic, the papers named -------------------------------
+# The words the model answers with first, and the intent each stands for. Their first tokens
+# differ, so the probability of every intent is read off the reply's first token.
+LABELS: dict[str, Intent] = {
+    "question": "question",
+    "list": "list",
+    "summary": "summarize",
+    "compare": "compare",
+    "related": "related_work",
+    "review": "review",
+}
+# Another intent must be this much more probable than "question" to be taken: answering a
+# request that wanted a summary or a list still helps, drafting related work for a question
+# does not. Measured on the development requests with the bundled 0.5B model (benchmarks/
+# reading.py): with no margin 13 of 40 questions that name a method were read as another task;
+# at 0.3, 1 of 40, with 27 of 30 lists and 24 of 25 writing requests still read as such.
+QUESTION_MARGIN = 0.3
+
+SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
+question - asks what papers say, how a method works, what was found or measured, or whether the collection covers something; also any question outside research.
+list - asks to list, count or show papers selected by author, year, code availability, category or organisation.
+summary - asks for a summary, overview or tl;dr of one named paper.
+compare - asks how two or more named papers or methods differ, or to compare them.
+related - asks to write or draft a related-work section or paragraph.
+review - asks to outline or structure a literature review or survey.
+When asked to copy the topic and the papers, reply in two lines: "topic: " and the research subject only, copied from the request without greetings, instructions, person names, years, organisations or words such as paper, collection, abstract, code; then "papers: " and the names of the specific papers, models or methods the request names, separated by ";". Write none for what the request does not have; copy words, add nothing."""
+
+# Worked examples: the request, its task, and the topic and papers copied from it.
+_EXAMPLES: list[tuple[str, str, str, str]] = [
+    (
+        "How does GraphSAGE sample neighbours, and does it generalise to unseen nodes?",
+        "question", "neighbour sampling and generalisation to unseen nodes", "GraphSAGE",
+    ),
+    ("which papers did maria okafor write as first author after 2019?", "list", "", ""),
+    (
+        "Draft a related-work paragraph on contrastive pretraining of speech encoders for my "
+        "paper (wav2vec-style objectives especially)",
+        "related", "contrastive pretraining of speech encoders (wav2vec-style objectives)", "",
+    ),
+    (
+        "could u outline a lit review about reinforcement learning from human feedback",
+        "review", "reinforcement learning from human feedback", "",
+    ),
+    ("WaveNet vs Tacotron 2: what's different?", "compare", "", "WaveNet; Tacotron 2"),
+    ("Give me a short summary of the AlphaZero paper.", "summary", "", "AlphaZero"),
+    (
+        "my tomato plants have yellow leaves, is it overwatering?",
+        "question", "yellow leaves on tomato plants", "",
+    ),
+    (
+        "Show me the 2021 CL papers from Stanford on neural machine translation",
+        "list", "neural machine translation", "",
+    ),
+]  # fmt: skip
+# Asked after the task, in the same conversation: the server has everything before it cached,
+# so this costs about its own tokens and the reply's.
+EXTRACT_PROMPT = "Copy the topic and the papers."
+
+
+def _copied(topic: str, papers: str) -> str:
+    return f"topic: {topic or 'none'}\npapers: {papers or 'none'}"
+
+
+def prompt_messages(text: str) -> list[Message]:
+    """The reading prompt: instructions and worked examples (task, then topic and papers when
+    asked), then the request."""
+    messages = [Message("system", SYSTEM_PROMPT)]
+    for request, label, topic, papers in _EXAMPLES:
+        messages += [
+            Message("user", request),
+            Message("assistant", label),
+            Message("user", EXTRACT_PROMPT),
+            Message("assistant", _copied(topic, papers)),
+        ]
+    return [*messages, Message("user", text)]
+
+
+def extract_messages(text: str, label: str) -> list[Message]:
+    """The reading prompt, its answer ``label``, and the request for topic and paper names."""
+    return [*prompt_messages(text), Message("assistant", label), Message("user", EXTRACT_PROMPT)]
+
+
+def parse_reply(reply: str) -> tuple[str, list[str]]:
+    """The topic and the paper names of a reply (``none`` read as nothing)."""
+    topic, papers = "", []
+    for line in reply.splitlines():
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if value.lower() in ("none", "", "[]", '""'):
+            continue
+        if key.strip().lower() == "topic":
+            topic = value.strip("\"' ")
+        elif key.strip().lower() == "papers":
+            papers = [v.strip("\"' ") for v in value.split(";") if v.strip("\"' ")]
+    return topic, papers
+
+
+def decide(probs: dict[str, float], margin: float = QUESTION_MARGIN) -> Intent:
+    """The intent to act on: the most probable, unless "question" is within ``margin`` of it."""
+    best = max(probs, key=lambda k: probs[k])
+    if best != "question" and probs[best] < probs.get("question", 0.0) + margin:
+        return "question"
+    return LABELS[best]
+
+
+# --- metadata: read from the catalog and the request's own words -----------------------------
+def _normal(text: str) -> str:
+    return " ".join(words(text.replace("-", " ")))
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Equal words, or one typo apart in a word of five letters or more."""
+    from rapidfuzz.distance import Levenshtein
+
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= 5 and Levenshtein.distance(a, b) <= 1 + (len(a) >= 9)
+
+
+def _written_in(phrase: str, text: str) -> bool:
+    """Whether the words of ``phrase`` stand together in ``text`` (case, hyphens and a typo
+    per long word forgiven)."""
+    want, have = _normal(phrase).split(), _normal(text).split()
+    if not want:
+        return False
+    return any(
+        all(_same_word(w, h) for w, h in zip(want, have[i : i + len(want)], strict=True))
+        for i in range(len(have) - len(want) + 1)
+    )
+
+
+def authors_named(text: str, searcher: Searcher) -> list[str]:
+    """Catalog authors the request names: a full name in either order (``song guanglu``), or
+    a capitalised surname or team name (``Song's papers``) when the collection has it."""
+    found = []
+    for name in searcher.author_names():
+        parts = _normal(name).split()
+        if len(parts) < 2:
+            continue
+        if _written_in(" ".join(parts), text) or _written_in(" ".join(reversed(parts)), text):
+            found.append(name)
+    if not found:
+        hints = searcher.authors.hints(text).authors
+        full = {a for a in hints if " " in a}
+        found = sorted(full | {a for a in hints if not any(a in f.split() for f in full)})
+    return found
+
+
+_FIRST_AUTHOR = re.compile(
+    r"(first|lead|leading|main|primary)[- ](author|authored|authorship)|as (the )?first",
+    re.IGNORECASE,
+)
+_Y = r"((?:19|20)\d\d)"
+_RANGE = re.compile(
+    rf"\bbetween\s+{_Y}\s+(?:and|&)\s+{_Y}|\bfrom\s+{_Y}\s+(?:to|until|till|through|-|–)\s+{_Y}"
+    rf"|\b{_Y}\s*(?:-|–|to|through|until)\s*{_Y}\b",
+    re.IGNORECASE,
+)
+# Words before a year that open a range at it, or just after it, and those that close one.
+_FROM_AT = re.compile(
+    # "papers from 2022" are of 2022: "from" alone opens no range.
+    rf"\b(?:since|starting(?: in| from)?|beginning(?: in)?|as of|no earlier than|not before|"
+    rf"in or after)\s+{_Y}\b|\b{_Y}\s+(?:on(?:wards?)?|and (?:later|after|newer|beyond)|"
+    rf"or (?:later|after|newer))\b",
+    re.IGNORECASE,
+)
+_FROM_AFTER = re.compile(
+    rf"\b(?:after|later than|newer than|more recent than|post)\s+{_Y}\b", re.IGNORECASE
+)
+_TO_AT = re.compile(
+    rf"\b(?:until|till|up to|up until|through|no later than|not after|in or before)\s+{_Y}\b"
+    rf"|\b{_Y}\s+(?:and|or) (?:earlier|before|older)\b",
+    re.IGNORECASE,
+)
+_TO_BEFORE = re.compile(
+    rf"\b(?:before|earlier than|older than|prior to|pre)\s+{_Y}\b", re.IGNORECASE
+)
+_WITHOUT_CODE = re.compile(
+    r"\b(without|no|lack\w*|missing|not?\s+(?:release|share|provide|publish)\w*)\b[^.?!]{0,30}"
+    r"\b(code|github|implementation|repo\w*)\b|\b(code|implementation)\s+(?:is\s+|was\s+)?"
+    r"(not|never|un)\w*",
+    re.IGNORECASE,
+)
+
+
+def years_named(text: str) -> tuple[int | None, int | None]:
+    """The year range the request limits papers to, from the years written in it."""
+    if m := _RANGE.search(text):
+        years = sorted(int(y) for y in m.groups() if y)
+        return years[0], years[-1]
+    start = end = None
+    if m := _FROM_AT.search(text):
+        start = int(next(y for y in m.groups() if y))
+    elif m := _FROM_AFTER.search(text):
+        start = int(m.group(1)) + 1
+    if m := _TO_AT.search(text):
+        end = int(next(y for y in m.groups() if y))
+    elif m := _TO_BEFORE.search(text):
+        end = int(m.group(1)) - 1
+    if start is None and end is None and (years := [int(y) for y in _YEAR.findall(text)]):
+        start, end = min(years), max(years)
+    return start, end
+
+
+def read_metadata(request: ResearchRequest, searcher: Searcher) -> None:
+    """Fill the metadata fields of ``request`` from its text, checked against the catalog."""
+    text = request.text
+    request.authors = authors_named(text, searcher)
+    request.first_author = bool(request.authors) and bool(_FIRST_AUTHOR.search(text))
+    request.year_from, request.year_to = years_named(text)
+    if _CODE_WORDS.search(text):
+        request.has_code = not _WITHOUT_CODE.search(text)
+    for code in sorted(searcher.categories()):
+        names = CATEGORY_NAMES.get(code, ())
+        if re.search(rf"\b{code}\b", text) or any(_written_in(n, text) for n in names):
+            request.category = code
+            break
+    for org in sorted(searcher.orgs()):
+        if _written_in(org, text):
+            request.org = org
+            break
+
+
+def _metadata_words(request: ResearchRequest) -> set[str]:
+    """Words of the request that name its metadata, which a topic must not contain."""
+    named = {w for a in request.authors for w in _normal(a).split()}
+    named |= {w for w in _normal(request.org or "").split()}
+    if request.category:
+        named.add(request.category.lower())
+        named |= {w for n in CATEGORY_NAMES.get(request.category, ()) for w in n.split()}
+    return named | {str(y) for y in (request.year_from, request.year_to) if y}
+
+
+def check(
+    request: ResearchRequest, topic: str, papers: list[str], searcher: Searcher
+) -> ResearchRequest:
+    """Complete ``request`` with the model's ``topic`` and ``papers`` and the metadata, keeping
+    only what the request's words and the catalog back."""
+    from assistant.writing import resolve_paper
+
+    text = request.text
+    read_metadata(request, searcher)
+    for name in papers:
+        if not _written_in(name, text):
+            request.dropped.append(f"paper {name!r}")
+            continue
+        try:
+            paper = resolve_paper(name, searcher)
+        except QuestionError:
+            request.dropped.append(f"paper {name!r}")
+            continue
+        if paper.id not in request.papers:
+            request.papers.append(paper.id)
+    meta = _metadata_words(request)
+    kept = [w for w in topic.split() if _normal(w) not in meta]
+    topic_words = [w for w in words(" ".join(kept)) if len(w) > 2]
+    # Every topic word must come from the request (a typo forgiven): the model copies, it
+    # does not add. A topic left with only metadata words is no topic.
+    if topic_words and all(_written_in(w, text) for w in topic_words):
+        request.topic = " ".join(kept).strip(" ,;:.")
+    elif topic_words:
+        request.dropped.append(f"topic {topic!r}")
+    request.read_by = "model"
+    return _consistent(request)
+
+
+def _consistent(request: ResearchRequest) -> ResearchRequest:
+    """Intents that cannot stand with what survived the checks become the nearest one."""
+    if request.intent == "compare" and len(request.papers) < 2:
+        request.intent = "summarize" if request.papers else "question"
+    if request.intent == "summarize" and not request.papers:
+        request.intent = "question"
+    if request.intent in ("related_work", "review") and not request.topic:
+        request.intent = "question"
+    if request.intent == "list" and not (request.has_metadata or request.topic):
+        request.intent = "question"
+    return request
+
+
+# --- without a model: the rules ---------------------------------------------------------------
+_RELATED = re.compile(
+    r"related[- ]work(?: (?:paragraph|section|draft))?\s+(?:on|about|for|regarding)\s+(?P<topic>.+)",
+    re.IGNORECASE,
+)
+_REVIEW = re.compile(
+    r"(?:literature[- ]review|review outline|survey outline|outline)(?: of| for)?\s+"
+    r"(?:on|about|of|for)?\s*(?P<topic>.+)",
+    re.IGNORECASE,
+)
+_COMPARE = re.compile(r"^\s*compare\s+(?P<items>.+)", re.IGNORECASE)
+_SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)", re.IGNORECASE)
+
+
+def read_by_rules(text: str, searcher: Searcher) -> ResearchRequest:
+    """The request as fixed patterns read it: commands by their first words, a list of papers
+    by :func:`assistant.metadata.parse_metadata_question`, metadata from the catalog."""
+    from assistant.metadata import parse_metadata_question
+    from assistant.writing import resolve_paper
+
+    request = ResearchRequest(text)
+    if m := _RELATED.search(text):
+        request.intent, request.topic = "related_work", m.group("topic").strip(" .?!")
+        return request
+    if m := _REVIEW.search(text):
+        request.intent, request.topic = "review", m.group("topic").strip(" .?!")
+        return request
+    named = None
+    if m := _COMPARE.match(text):
+        request.intent = "compare"
+        named = re.split(
+            r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b)\s*", m.group("items").strip(" .?!")
+        )
+    elif m := _SUMMARIZE.match(text):
+        request.intent, named = "summarize", [m.group("paper").strip(" .?!")]
+    if named is not None:
+        # A paper that cannot be found is the user's to fix: resolve_paper says which.
+        request.papers = [resolve_paper(n, searcher).id for n in named if n.strip()]
+        return request
+    meta = parse_metadata_question(text, searcher)
+    if meta is not None:
+        request.intent = "list"
+        read_metadata(request, searcher)
+        request.topic = " ".join(meta.topic)
+    return _consistent(request)
+
+
+class RequestReader:
+    """Reads requests with a model when there is one, else (or when it fails) by the rules.
+
+    Args:
+        searcher: the opened index (its catalog checks what the model wrote).
+        model: the model that reads, or None.
+    """
+
+    def __init__(self, searcher: Searcher, model: ChatModel | None):
+        self.searcher, self.model = searcher, model
+        self.note = ""
+        self.probabilities: dict[str, float] = {}  # the last request's task probabilities
+
+    def read(self, text: str) -> ResearchRequest:
+        """The typed request for ``text`` (already cleaned)."""
+        self.note = ""
+        self.probabilities = {}
+        if self.model is not None:
+            try:
+                return self._read_with_model(text)
+            except LLMError as e:
+                self.note = f"{e}; the request was read by the fixed rules"
+                log.info("request read by rules: %s", e)
+        return read_by_rules(text, self.searcher)
+
+    def _read_with_model(self, text: str) -> ResearchRequest:
+        assert self.model is not None
+        messages = prompt_messages(text)
+        self.probabilities = self.model.choose(messages, list(LABELS))
+        request = ResearchRequest(text, intent=decide(self.probabilities))
+        topic, papers = "", []
+        if request.intent != "question":
+            label = next(k for k, v in LABELS.items() if v == request.intent)
+            # Free text, not a grammar: with llama-cpp-python's grammar sampling the reply took
+            # twice as long (1.14 s against 0.57 s), and every line is checked below anyway.
+            reply = self.model.complete_once(extract_messages(text, label), max_tokens=80)
+            topic, papers = parse_reply(reply)
+            if request.intent in ("related_work", "review", "list") and not topic:
+                # ... and a topic sometimes in the papers line: "DETR-style detectors".
+                topic, papers = "; ".join(papers), []
+            if request.intent in ("summarize", "compare") and not papers:
+                # The names sometimes land in the topic line: "Co-DETR and Teach-DETR".
+                papers = [
+                    p for p in re.split(r"\s*(?:,|;|\band\b|\bvs\.?|\bversus\b)\s*", topic) if p
+                ]
+        return check(request, topic, papers, self.searcher)
