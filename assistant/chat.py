@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from assistant.answer import Answer, Answerer
 from assistant.errors import QuestionError
+from assistant.intent import ResearchRequest
 from assistant.retrieval import Filters
 from assistant.writing import (
     Draft,
@@ -15,23 +16,11 @@ from assistant.writing import (
     compare,
     drop_citation,
     related_work,
-    resolve_paper,
     review_outline,
     shorter,
     summarize,
 )
 
-_RELATED = re.compile(
-    r"related[- ]work(?: (?:paragraph|section|draft))?\s+(?:on|about|for|regarding)\s+(?P<topic>.+)",
-    re.IGNORECASE,
-)
-_REVIEW = re.compile(
-    r"(?:literature[- ]review|review outline|survey outline|outline)(?: of| for)?\s+"
-    r"(?:on|about|of|for)?\s*(?P<topic>.+)",
-    re.IGNORECASE,
-)
-_COMPARE = re.compile(r"^\s*compare\s+(?P<items>.+)", re.IGNORECASE)
-_SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)", re.IGNORECASE)
 _SHORTER = re.compile(
     r"^\s*(?:make it |a bit )?(?:shorter|more concise|condense it)\W*$", re.IGNORECASE
 )
@@ -67,7 +56,7 @@ class ChatSession:
     @property
     def topics(self) -> TopicFilter:
         if self._topics is None:
-            self._topics = TopicFilter(self.answerer.searcher)
+            self._topics = TopicFilter(self.answerer.searcher, self.answerer.judge)
         return self._topics
 
     def send(self, message: str) -> Iterator[str | Answer | Draft]:
@@ -76,15 +65,16 @@ class ChatSession:
         if not text:
             raise QuestionError("the message is empty; ask about the papers or name a task")
         draft = self._draft_for(text)
-        if draft is not None:
-            self.turns.append(Turn(text, draft))
-            yield draft.text
-            yield draft
-            return
-        final: Answer | None = None
-        for piece in self.answerer.stream(self._with_context(text), self.filters):
+        final: Answer | Draft | None = draft
+        pieces = (
+            iter([draft.text, draft])
+            if draft is not None
+            else respond(self.answerer, text, self.filters, self._with_context(text), self.topics)
+        )
+        for piece in pieces:
             if isinstance(piece, Answer):
                 piece.question = text
+            if not isinstance(piece, str):
                 final = piece
             yield piece
         if final is not None:
@@ -106,21 +96,6 @@ class ChatSession:
                 widened = Filters(**{**vars(base), "year_from": year, "year_to": year})
                 extra = related_work(last.topic, searcher, model, widened, self.topics)
                 return _merge(last, extra, f"added the {year} papers")
-        if m := _RELATED.search(text):
-            return related_work(
-                m.group("topic").strip(" .?!"), searcher, model, self.filters, self.topics
-            )
-        if m := _REVIEW.search(text):
-            return review_outline(
-                m.group("topic").strip(" .?!"), searcher, self.filters, self.topics
-            )
-        if m := _COMPARE.match(text):
-            names = re.split(
-                r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b)\s*", m.group("items").strip(" .?!")
-            )
-            return compare([resolve_paper(n, searcher) for n in names if n.strip()])
-        if m := _SUMMARIZE.match(text):
-            return summarize(resolve_paper(m.group("paper").strip(" .?!"), searcher))
         return None
 
     def _with_context(self, text: str) -> str:
@@ -160,3 +135,39 @@ def _merge(draft: Draft, extra: Draft, note: str) -> Draft:
         draft.text + "\n\n**Further work.** " + " ".join(sentences), numbered
     )
     return Draft(draft.kind, draft.topic, text, citations, draft.table, note)
+
+
+def respond(
+    answerer: Answerer,
+    text: str,
+    filters: Filters | None = None,
+    searched: str | None = None,
+    topics: TopicFilter | None = None,
+) -> Iterator[str | Answer | Draft]:
+    """Read ``text`` once and do what it asks: answer, list, summarize, compare, draft related
+    work or a review outline. Yields text pieces, then the Answer or Draft.
+
+    ``searched`` is the text to answer from when it differs (a follow-up with its context).
+    """
+    request = answerer.read(text)
+    searcher = answerer.searcher
+    topics = topics or TopicFilter(searcher, answerer.judge)
+    model = answerer.model if answerer.mode == "write" else None
+    draft: Draft | None = None
+    if request.intent == "related_work":
+        draft = related_work(request.topic, searcher, model, filters, topics)
+    elif request.intent == "review":
+        draft = review_outline(request.topic, searcher, filters, topics)
+    elif request.intent == "compare":
+        draft = compare([searcher.papers[pid] for pid in request.papers])
+    elif request.intent == "summarize":
+        draft = summarize(searcher.papers[request.papers[0]])
+    if draft is not None:
+        yield draft.text
+        yield draft
+        return
+    if searched and searched != text:
+        request = ResearchRequest(
+            searched, **{k: v for k, v in vars(request).items() if k != "text"}
+        )
+    yield from answerer.stream(searched or text, filters, request)

@@ -128,10 +128,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def open_answerer(settings: Settings) -> Any:
     """The index plus the configured language model, ready to answer."""
     from assistant.answer import Answerer
-    from assistant.llm import make_chat_model
+    from assistant.llm import choose_model
 
-    model = make_chat_model(settings)
-    mode = settings.llm_mode or ("phrase" if model.backend == "local" else "write")
+    model, mode = choose_model(settings)
     return Answerer(open_searcher(settings), model, mode)
 
 
@@ -230,16 +229,16 @@ def _emit_draft(draft: Any, args: argparse.Namespace) -> None:
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     from assistant import writing
 
-    answerer = open_answerer(settings) if settings.llm_mode == "write" else None
-    searcher = answerer.searcher if answerer else open_searcher(settings)
-    model = answerer.model if answerer else None
+    answerer = open_answerer(settings)
+    searcher = answerer.searcher
+    model = answerer.model if answerer.mode == "write" else None
     if args.command == "summarize":
         _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher)), args)
     elif args.command == "compare":
         papers = [writing.resolve_paper(name, searcher) for name in args.papers]
         _emit_draft(writing.compare(papers), args)
     else:
-        topics = writing.TopicFilter(searcher)
+        topics = writing.TopicFilter(searcher, answerer.judge)
         for topic in _queries(args.topic):
             if args.command == "review":
                 draft = writing.review_outline(topic, searcher, topics=topics)
@@ -253,6 +252,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import (
         DEV_DATA,
         run_answer_eval,
+        run_request_eval,
         run_retrieval_eval,
         run_writing_eval,
     )
@@ -261,7 +261,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     sections = [s.strip() for s in args.sections.split(",")] if args.sections else None
     if sections is None:  # every section the folder has data for (held-out sets: retrieval)
         where = folder or DEV_DATA
-        first = {"retrieval": "known_item", "writing": "topics", "answers": "questions"}
+        first = {
+            "retrieval": "known_item",
+            "writing": "topics",
+            "answers": "questions",
+            "requests": "writing",
+        }
         sections = [s for s, name in first.items() if (where / f"{name}.jsonl").is_file()]
         if not sections:
             raise AssistantError(f"{where} holds no evaluation sets (*.jsonl)")
@@ -272,7 +277,25 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report["writing"] = run_writing_eval(open_searcher(settings), folder)
     if "answers" in sections:
         report["answers"] = run_answer_eval(open_answerer(settings), folder)
+    if "requests" in sections:
+        report["requests"] = run_request_eval(open_answerer(settings), folder)
     print(json.dumps(report) if args.json else report_text(report))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant import models
+
+    if args.requirements:
+        print("\n".join(r for m in models.BUNDLED.values() for r in m.packages()))
+        return 0
+    for model in models.BUNDLED.values():
+        if args.prepare:
+            path = models.assemble(model, settings.model_cache_dir)
+            print(f"{model.name}: {path} ({model.size:,} bytes, sha256 verified)")
+        else:
+            path = settings.model_cache_dir / model.filename
+            print(f"{model.name}: {path if path.is_file() else 'not joined yet'}")
     return 0
 
 
@@ -287,9 +310,10 @@ def report_text(report: dict[str, Any]) -> str:
     if "writing" in report:
         lines.append("writing (related work on the topic set)")
         lines += [f"  {k:<26} {v}" for k, v in report["writing"].items()]
-    if "answers" in report:
-        lines.append(f"answers ({report['answers']['backend']} backend)")
-        lines += [f"  {k:<26} {v}" for k, v in report["answers"].items() if k != "backend"]
+    for section in ("answers", "requests"):
+        if section in report:
+            lines.append(f"{section} ({report[section]['backend']} backend)")
+            lines += [f"  {k:<26} {v}" for k, v in report[section].items() if k != "backend"]
     return "\n".join(lines)
 
 
@@ -361,10 +385,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sections",
         default=None,
-        help="comma-separated: retrieval, writing, answers (default: those the folder has)",
+        help="comma-separated: retrieval, writing, answers, requests (default: those the folder "
+        "has; requests: assistant/data/requests/dev)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("models", help="the bundled language models: where they are, join them")
+    p.add_argument("--prepare", action="store_true", help="join and verify them now (once)")
+    p.add_argument(
+        "--requirements", action="store_true", help="print the pinned packages that carry them"
+    )
+    p.set_defaults(func=cmd_models)
 
     def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         from assistant.web import serve

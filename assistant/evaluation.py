@@ -187,3 +187,92 @@ def run_writing_eval(searcher: Searcher, folder: Path | None = None) -> dict[str
         "bibtex_complete": f"{bib_complete}/{len(rows)}",
         "draft_p50_s": round(sorted(times)[len(times) // 2], 2),
     }
+
+
+REQUEST_DATA = Path(__file__).parent / "data" / "requests" / "dev"
+DRAFT_KINDS = {
+    "related_work": "related work",
+    "review": "review outline",
+    "compare": "comparison",
+    "summarize": "summary",
+}
+
+
+def run_request_eval(answerer: Any, folder: Path | None = None) -> dict[str, Any]:
+    """Requests as users type them, through the chat's one entry point (:func:`respond`):
+    questions (right paper cited, fabricated citations), off-topic questions (refused without
+    citations), metadata lists (citation F1), writing requests (drafted as asked), and speed
+    (reading a request, the whole reply)."""
+    from assistant.chat import respond
+    from assistant.citations import markers
+    from assistant.writing import Draft
+
+    folder = folder or REQUEST_DATA
+    searcher = answerer.searcher
+    known = set(searcher.papers)
+    reading: list[float] = []
+    replying: list[float] = []
+    written = {"model_sentences": 0, "evidence_sentences": 0}
+
+    def run(text: str) -> Any:
+        start = time.perf_counter()
+        answerer.read(text)
+        reading.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        final = None
+        for piece in respond(answerer, text):
+            if not isinstance(piece, str):
+                final = piece
+        replying.append(time.perf_counter() - start)
+        for key in written:
+            written[key] += getattr(final, "written_by", {}).get(key, 0)
+        return final
+
+    cited: dict[str, list[float]] = {}
+    fabricated = 0
+    for row in load_set(folder, "questions"):
+        reply = run(row["question"])
+        numbers = {c.n for c in reply.citations}
+        fabricated += sum(n not in numbers for n in markers(reply.text))
+        fabricated += sum(c.paper.id not in known for c in reply.citations)
+        right = ids_for_titles(searcher, row["relevant"])
+        cited.setdefault(row["style"], []).append(
+            float(bool(right & {c.paper.id for c in reply.citations}))
+        )
+    refused: dict[str, list[bool]] = {}
+    for row in load_set(folder, "offtopic"):
+        reply = run(row["question"])
+        refused.setdefault(row["kind"], []).append(not reply.citations)
+    f1s = []
+    for row in load_set(folder, "metadata"):
+        truth = ids_for_titles(searcher, row["relevant"])
+        got = {c.paper.id for c in run(row["question"]).citations}
+        f1s.append(2 * len(truth & got) / (len(truth) + len(got)) if truth or got else 1.0)
+    drafted: dict[str, list[bool]] = {}
+    recall = []
+    for row in load_set(folder, "writing"):
+        reply = run(row["request"])
+        ok = isinstance(reply, Draft) and reply.kind == DRAFT_KINDS[row["intent"]]
+        got = {c.paper.id for c in reply.citations}
+        if row["intent"] in ("compare", "summarize"):
+            ok = ok and ids_for_titles(searcher, row["papers"]) <= got
+        elif row["relevant"]:
+            truth = ids_for_titles(searcher, row["relevant"])
+            recall.append(len(truth & got) / len(truth) if ok else 0.0)
+        drafted.setdefault(row["intent"], []).append(ok and bool(got))
+
+    def share(values: list[Any]) -> str:
+        return f"{sum(values)}/{len(values)}"
+
+    out: dict[str, Any] = {f"right_paper_cited_{k}": share(v) for k, v in cited.items()}
+    out["fabricated_citations"] = fabricated
+    out.update({f"offtopic_refused_{k}": share(v) for k, v in refused.items()})
+    out["metadata_f1"] = round(sum(f1s) / len(f1s), 3) if f1s else 0.0
+    out.update({f"drafted_{k}": share(v) for k, v in drafted.items()})
+    out["related_work_recall"] = round(sum(recall) / len(recall), 3) if recall else 0.0
+    out["sentences_model_written"] = written["model_sentences"]
+    out["sentences_from_evidence"] = written["evidence_sentences"]
+    out["read_p50_s"] = round(sorted(reading)[len(reading) // 2], 2) if reading else 0.0
+    out["reply_p50_s"] = round(sorted(replying)[len(replying) // 2], 2) if replying else 0.0
+    out["backend"] = answerer.backend
+    return out

@@ -152,12 +152,13 @@ LABELS: dict[str, Intent] = {
     "related": "related_work",
     "review": "review",
 }
-# Another intent must be this much more probable than "question" to be taken: answering a
-# request that wanted a summary or a list still helps, drafting related work for a question
-# does not. Measured on the development requests with the bundled 0.5B model (benchmarks/
-# reading.py): with no margin 13 of 40 questions that name a method were read as another task;
-# at 0.3, 1 of 40, with 27 of 30 lists and 24 of 25 writing requests still read as such.
-QUESTION_MARGIN = 0.3
+# The logit added to "question" before the model's first word is read: answering a request
+# that wanted a summary or a list still helps, drafting related work for a question does not.
+# Measured on the development requests with the bundled 0.5B model (first-token probabilities,
+# benchmarks/reading.py): with no lift 13 of 40 questions that name a method were read as
+# another task; with 1.0, 1 of 40, while 27 of 30 lists and 23 of 25 writing requests were
+# still read as such (1.5: 24 lists, 21 writing requests).
+QUESTION_LIFT = 1.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
 question - asks what papers say, how a method works, what was found or measured, or whether the collection covers something; also any question outside research.
@@ -236,14 +237,6 @@ def parse_reply(reply: str) -> tuple[str, list[str]]:
         elif key.strip().lower() == "papers":
             papers = [v.strip("\"' ") for v in value.split(";") if v.strip("\"' ")]
     return topic, papers
-
-
-def decide(probs: dict[str, float], margin: float = QUESTION_MARGIN) -> Intent:
-    """The intent to act on: the most probable, unless "question" is within ``margin`` of it."""
-    best = max(probs, key=lambda k: probs[k])
-    if best != "question" and probs[best] < probs.get("question", 0.0) + margin:
-        return "question"
-    return LABELS[best]
 
 
 # --- metadata: read from the catalog and the request's own words -----------------------------
@@ -371,6 +364,9 @@ def _metadata_words(request: ResearchRequest) -> set[str]:
     if request.category:
         named.add(request.category.lower())
         named |= {w for n in CATEGORY_NAMES.get(request.category, ()) for w in n.split()}
+    # Words that name documents, not subjects: "face recognition papers" is about faces.
+    named |= {"paper", "papers", "work", "works", "article", "articles", "publication"}
+    named |= {"publications", "study", "studies"}
     return named | {str(y) for y in (request.year_from, request.year_to) if y}
 
 
@@ -478,12 +474,10 @@ class RequestReader:
     def __init__(self, searcher: Searcher, model: ChatModel | None):
         self.searcher, self.model = searcher, model
         self.note = ""
-        self.probabilities: dict[str, float] = {}  # the last request's task probabilities
 
     def read(self, text: str) -> ResearchRequest:
         """The typed request for ``text`` (already cleaned)."""
         self.note = ""
-        self.probabilities = {}
         if self.model is not None:
             try:
                 return self._read_with_model(text)
@@ -495,8 +489,8 @@ class RequestReader:
     def _read_with_model(self, text: str) -> ResearchRequest:
         assert self.model is not None
         messages = prompt_messages(text)
-        self.probabilities = self.model.choose(messages, list(LABELS))
-        request = ResearchRequest(text, intent=decide(self.probabilities))
+        label = self.model.pick(messages, list(LABELS), {"question": QUESTION_LIFT})
+        request = ResearchRequest(text, intent=LABELS[label])
         topic, papers = "", []
         if request.intent != "question":
             label = next(k for k, v in LABELS.items() if v == request.intent)

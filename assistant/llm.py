@@ -30,19 +30,22 @@ from assistant.errors import LLMError, ModelError
 from assistant.processes import stop_process
 
 Task = Literal["read", "judge", "write"]
+Mode = Literal["phrase", "write"]
 # The bundled model each task runs by default, chosen by measurement (README, "Measured").
 TASK_MODELS: dict[Task, str] = {
     "read": "qwen2.5-coder-0.5b",
     "judge": "qwen2.5-coder-0.5b",
     "write": "qwen2.5-coder-0.5b",
 }
+# Logit added to every option of ChatModel.pick, so that the one token read is one of them.
+OPTION_LIFT = 8.0
 # Per task: the server it shares (each keeps its own prompt cache), its context in tokens, and
 # whether it returns log-probabilities. Reading: a prompt of about 600 tokens plus the request;
 # judging: yes/no over a question and one paper (at most about 700); writing: an evidence prompt
 # of up to about 1,200 tokens plus 400 written.
 TASK_SERVERS: dict[Task, tuple[str, int, bool]] = {
-    "read": ("read", 1536, True),
-    "judge": ("judge", 1024, True),
+    "read": ("read", 2048, False),
+    "judge": ("judge", 1024, False),
     "write": ("write", 4096, False),
 }
 SERVER_START_SECONDS = 60.0
@@ -482,9 +485,34 @@ class ChatModel:
             raise self._invalid(f"answered none of {', '.join(options)}")
         return {o: float(o == started[0]) for o in options}
 
-    def yes_probability(self, messages: list[Message]) -> float:
-        """The model's probability that the answer to ``messages`` is "yes" rather than "no"."""
-        return self.choose(messages, ["yes", "no"])["yes"]
+    def pick(
+        self, messages: list[Message], options: list[str], bias: dict[str, float] | None = None
+    ) -> str:
+        """The option (one word each) the reply starts with, each option's logit raised by its
+        ``bias`` (natural-log units: +0.58 makes "yes" win from P(yes) = 0.36 against "no").
+
+        On llama.cpp the bias goes into the sampler and one token is read (log-probabilities
+        cost llama-cpp-python seconds per reply: it sorts the whole vocabulary); elsewhere the
+        same decision is taken on the endpoint's log-probabilities.
+        """
+        bias = bias or {}
+        if self.server is None:
+            probs = self.choose(messages, options)
+            scores = {o: math.log(p) + bias.get(o, 0.0) for o, p in probs.items() if p > 0}
+            return max(scores, key=lambda o: scores[o]) if scores else options[0]
+        # A common lift keeps the model to the options; their differences are the biases.
+        lift = {
+            form: OPTION_LIFT + bias.get(o, 0.0)
+            for o in options
+            for form in (o, o.capitalize(), " " + o)
+        }
+        extra = {"logit_bias": lift, "logit_bias_type": "tokens"}
+        reply = self._create(messages, max_tokens=1, extra_body=extra)
+        text = (reply.choices[0].message.content or "").strip().lower() if reply.choices else ""
+        for option in options:
+            if text and (option.startswith(text) or text.startswith(option)):
+                return option
+        raise self._invalid(f"answered none of {', '.join(options)}")
 
     def complete_once(
         self, messages: list[Message], max_tokens: int = 200, grammar: str | None = None
@@ -624,6 +652,16 @@ class LocalModels:
     def stop(self) -> None:
         for server in self._servers.values():
             server.stop()
+
+
+def choose_model(settings: Settings) -> tuple[ChatModel, Mode]:
+    """The model the settings ask for and how far it is trusted: ``write`` (it reads requests,
+    judges relevance and writes, every sentence checked) for the bundled Qwen models and any
+    endpoint, ``phrase`` (one checked sentence) for SmolLM2-135M; ``ASSISTANT_LLM_MODE`` decides
+    when set."""
+    model = make_chat_model(settings)
+    tiny = settings.llm_backend == "local" and settings.local_model == "smollm2-135m"
+    return model, settings.llm_mode or ("phrase" if tiny else "write")
 
 
 def make_chat_model(settings: Settings) -> ChatModel:

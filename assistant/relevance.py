@@ -2,9 +2,8 @@
 
 Retrieval and sentence similarity find papers that share words or neighbourhoods with a
 question; whether a paper is *about* it needs reading. The model sees the question, then the
-paper's title and its best evidence sentences, and answers yes or no; the probability it
-gives "yes" (from the first token's log-probabilities) is compared with a bar calibrated on
-development questions near the collection's field and far from it. The question comes first
+paper's title and its best evidence sentences, and answers yes or no, its "yes" lifted by a
+logit calibrated on development questions near the collection's field and far from it. The question comes first
 and the paper last, so the server's prompt cache reuses the question's tokens for every
 candidate of the same question.
 """
@@ -20,11 +19,13 @@ if TYPE_CHECKING:
     from assistant.evidence import Evidence
     from assistant.llm import ChatModel
 
-# P(yes) that makes a paper citable. Calibrated with benchmarks/judge.py on the development
-# requests (assistant/data/requests/dev); see the README's "Measured" section.
-YES_BAR = 0.5
+# The logit added to "yes": the bundled 0.5B model is unsure even of clear matches. On 34
+# candidates of development questions (first-token probabilities), the right papers had
+# P(yes) 0.36-0.53 and the others 0.25-0.48, 8 of 25 under 0.36: a lift of 0.58 makes "yes"
+# win from P(yes) = 0.36, so the judge vetoes only what it clearly rejects.
+YES_LIFT = 0.58
 # Words of evidence shown per paper: its title and best sentences, cut to keep the prompt short.
-EVIDENCE_WORDS = 70
+EVIDENCE_WORDS = 50
 
 SYSTEM_PROMPT = (
     "You check search results for a research assistant. You are given a user's question and "
@@ -33,18 +34,52 @@ SYSTEM_PROMPT = (
     "is about something else, even when it shares some words with the question. Reply with "
     "one word: yes or no."
 )
+# Worked examples (fictional papers), a fixed prefix the judging server keeps cached.
+_EXAMPLES = [
+    (
+        "How do graph networks cope with adversarial edge perturbations?",
+        "Certified Robustness for Graph Convolutions",
+        "We bound how far a graph convolutional network's prediction can move when an attacker "
+        "inserts or deletes up to k edges, and train networks to enlarge that bound.",
+        "yes",
+    ),
+    (
+        "What is the best way to forecast electricity demand a day ahead?",
+        "Attention Over Time for Video Action Recognition",
+        "We propose a temporal attention module that forecasts which frames matter for the "
+        "action being performed in a clip.",
+        "no",
+    ),
+    (
+        "Which methods speed up diffusion sampling?",
+        "Consistency Distillation in Two Steps",
+        "We distil a pretrained diffusion model into a student that generates images in two "
+        "sampling steps with little loss in quality.",
+        "yes",
+    ),
+    (
+        "How is attention measured in children with ADHD?",
+        "Sparse Attention for Long Documents",
+        "We make transformer attention sparse so that documents of 64k tokens fit in memory.",
+        "no",
+    ),
+]
+
+
+def _ask(question: str, title: str, text: str) -> str:
+    return (
+        f"Question: {question}\n\nPaper: {title}\n{text}\n\n"
+        "Is this paper about what the question asks? yes or no"
+    )
 
 
 def judge_messages(question: str, title: str, sentences: Sequence[str]) -> list[Message]:
-    """The yes/no prompt for one paper."""
+    """The yes/no prompt for one paper: instructions and examples, then question and paper."""
     text = " ".join(" ".join(sentences).split()[:EVIDENCE_WORDS])
-    return [
-        Message("system", SYSTEM_PROMPT),
-        Message(
-            "user",
-            f"Question: {question}\n\nPaper: {title}\n{text}\n\nIs this paper about what the question asks? yes or no",
-        ),
-    ]
+    messages = [Message("system", SYSTEM_PROMPT)]
+    for q, t, abstract, verdict in _EXAMPLES:
+        messages += [Message("user", _ask(q, t, abstract)), Message("assistant", verdict)]
+    return [*messages, Message("user", _ask(question, title, text))]
 
 
 class RelevanceJudge:
@@ -55,19 +90,15 @@ class RelevanceJudge:
         bar: the P(yes) a paper needs.
     """
 
-    def __init__(self, model: ChatModel, bar: float = YES_BAR):
-        self.model, self.bar = model, bar
+    def __init__(self, model: ChatModel, lift: float = YES_LIFT):
+        self.model, self.lift = model, lift
 
-    def probability(self, question: str, evidence: Evidence) -> float:
-        """P(yes) that ``evidence``'s paper addresses ``question``; LLMError if the model fails."""
+    def is_relevant(self, question: str, evidence: Evidence) -> bool:
+        """Whether ``evidence``'s paper addresses ``question``; LLMError if the model fails."""
         sentences = evidence.sentences or [evidence.paper.abstract]
-        return self.model.yes_probability(judge_messages(question, evidence.paper.title, sentences))
+        messages = judge_messages(question, evidence.paper.title, sentences)
+        return self.model.pick(messages, ["yes", "no"], {"yes": self.lift}) == "yes"
 
     def relevant(self, question: str, candidates: Sequence[Evidence]) -> list[Evidence]:
-        """The candidates the model judges relevant, in their order; each gets ``extra["p_yes"]``."""
-        kept = []
-        for e in candidates:
-            e.extra["p_yes"] = self.probability(question, e)
-            if e.extra["p_yes"] >= self.bar:
-                kept.append(e)
-        return kept
+        """The candidates the model judges relevant, in their order."""
+        return [e for e in candidates if self.is_relevant(question, e)]

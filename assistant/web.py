@@ -69,7 +69,7 @@ QUEUE_SIZE = 64
 # Filters, browser and status are cheap (milliseconds) and must not wait behind answers.
 LIGHT: dict[str, Any] = {"concurrency_limit": 8, "concurrency_id": "light"}
 BACKENDS = [
-    ("Local model (bundled SmolLM2, llama.cpp)", "local"),
+    ("Local model (bundled Qwen2.5-Coder, llama.cpp)", "local"),
     ("OpenAI-compatible endpoint", "openai"),
     ("No model: evidence only", "extractive"),
 ]
@@ -122,9 +122,17 @@ def with_context(question: str, history: list[Answer]) -> str:
 
 @action("Answer")
 def answer_action(req: Request) -> Iterator[str | Answer]:
-    """A cited answer; a follow-up is read in the light of the previous answer."""
+    """What the text asks: a cited answer, a list of papers, or a summary, comparison, related
+    work or review outline; a follow-up is read in the light of the previous answer."""
+    from assistant.chat import respond
+    from assistant.writing import Draft
+
     answerer = Answerer(req.searcher, req.model, req.mode)  # per request: it is not thread-safe
-    yield from answerer.stream(with_context(req.text, req.history), req.filters)
+    for piece in respond(answerer, req.text, req.filters, with_context(req.text, req.history)):
+        if isinstance(piece, Draft):
+            yield from list(_draft_answer(req, piece))[1:]
+        else:
+            yield piece
 
 
 @action("Search")
@@ -242,6 +250,7 @@ class Library:
         self._lock = threading.Lock()
         self._map: pd.DataFrame | None = None
         self._local: ChatModel | None = None
+        self._local_mode: Mode = "write"
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-ui-"))  # downloads
         atexit.register(shutil.rmtree, self.folder, True)
         if searcher is None:
@@ -301,7 +310,7 @@ class Library:
 
     def model(self, session: Session) -> tuple[ChatModel | None, Mode]:
         """The session's model and how far it is trusted (``phrase`` or ``write``)."""
-        from assistant.llm import make_chat_model
+        from assistant.llm import choose_model, make_chat_model
 
         choice = session.backend or self.backend
         if choice == "extractive":
@@ -311,12 +320,12 @@ class Library:
                 settings = self.settings.model_copy(update={"llm_backend": "openai"})
                 session.endpoint = make_chat_model(settings)
             return session.endpoint, self.settings.llm_mode or "write"
-        with self._lock:  # one llama.cpp server for every session
+        with self._lock:  # one set of llama.cpp servers for every session
             if self._local is None:
                 settings = self.settings.model_copy(update={"llm_backend": "local"})
-                self._local = make_chat_model(settings)
+                self._local, self._local_mode = choose_model(settings)
                 threading.Thread(target=_warm_up, args=(self._local,), daemon=True).start()
-        return self._local, self.settings.llm_mode or "phrase"
+        return self._local, self._local_mode
 
     def collection_map(self) -> pd.DataFrame:
         """The papers in 2-D with their themes (computed once)."""
@@ -328,10 +337,12 @@ class Library:
 
 
 def _warm_up(model: ChatModel) -> None:
-    """Start the local model's server (seconds) before the first question needs it."""
-    if model.server is not None:
-        with contextlib.suppress(AssistantError):  # the first answer reports it
-            model.server.ensure()
+    """Start the local models' servers (seconds each) before the first question needs them."""
+    for task in ("read", "judge", "write"):
+        server = model.for_task(task).server  # type: ignore[arg-type]
+        if server is not None:
+            with contextlib.suppress(AssistantError):  # the first answer reports it
+                server.ensure()
 
 
 # --- rendering -----------------------------------------------------------------------------

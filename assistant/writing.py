@@ -22,7 +22,8 @@ from assistant.errors import QuestionError
 from assistant.llm import ChatModel, LLMError, Message
 from assistant.papers import Paper
 from assistant.query import words
-from assistant.retrieval import Filters, Searcher
+from assistant.relevance import RelevanceJudge
+from assistant.retrieval import Filters, Hit, Searcher
 
 # Cue words that mark what an abstract sentence does (problem, method, result).
 _PROBLEM = re.compile(
@@ -239,9 +240,11 @@ class TopicFilter:
 
     MIN_COVERAGE = 0.5
     MIN_RELATIVE_SCORE = 0.5
+    # With a model that judges relevance, the papers it checks: the best this many retrieved.
+    JUDGED = 15
 
-    def __init__(self, searcher: Searcher):
-        self.searcher = searcher
+    def __init__(self, searcher: Searcher, judge: RelevanceJudge | None = None):
+        self.searcher, self.judge = searcher, judge
         self._stems = {pid: _stems(f"{p.title} {p.abstract}") for pid, p in searcher.papers.items()}
         df: Counter[str] = Counter()
         for v in self._stems.values():
@@ -267,12 +270,30 @@ class TopicFilter:
         if not hits:
             return []
         top = hits[0].score
+        if self.judge is not None:
+            # A topic as a researcher describes it (10-20 words, a parenthesis) shares few of
+            # its words with any one abstract: the model reads each candidate instead.
+            try:
+                return self._judged(topic, hits[: self.JUDGED])
+            except LLMError:
+                pass  # the word rule below still drafts
         return [
             (h.paper, h.score)
             for h in hits
             if h.score >= self.MIN_RELATIVE_SCORE * top
             and self.coverage(topic, h.paper) >= self.MIN_COVERAGE
         ]
+
+    def _judged(self, topic: str, hits: list[Hit]) -> list[tuple[Paper, float]]:
+        from assistant.evidence import select_evidence
+
+        assert self.judge is not None
+        score = {h.paper.id: h.score for h in hits}
+        evidence = select_evidence(
+            topic, [h.paper for h in hits], self.searcher.store.embedder, bar=0.0, lead_bar=0.0
+        )
+        kept = self.judge.relevant(topic, evidence)
+        return [(e.paper, score[e.paper.id]) for e in kept]
 
 
 def _stems(text: str) -> set[str]:
