@@ -74,6 +74,8 @@ class Answer:
     backend: str
     written_by: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    # True for the sources sent ahead of a written answer; the final Answer follows.
+    partial: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -367,6 +369,15 @@ class Answerer:
             Message("system", SYSTEM_PROMPT),
             Message("user", f"Evidence:\n{listing}\n\nQuestion: {question}"),
         ]
+        # The sources go out before the model writes (seconds), so the reader sees them first.
+        yield Answer(
+            question,
+            "",
+            [Citation(n, e.paper, e.sentences) for n, e in numbered.items()],
+            False,
+            self.backend,
+            partial=True,
+        )
         kept: list[str] = []
         dropped = 0
         note = ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from assistant.answer import Answer, Answerer
 from assistant.errors import QuestionError
 from assistant.intent import ResearchRequest
+from assistant.llm import ChatModel
 from assistant.retrieval import Filters
 from assistant.writing import (
     Draft,
@@ -83,7 +84,7 @@ class ChatSession:
     def _draft_for(self, text: str) -> Draft | None:
         """A writing task named by the message, or a change to the last draft; else None."""
         searcher = self.answerer.searcher
-        model = self.answerer.model if self.answerer.mode == "write" else None
+        model = rewriter(self.answerer)
         last = self.last_draft
         if last is not None:
             if _SHORTER.match(text):
@@ -152,7 +153,7 @@ def respond(
     request = answerer.read(text)
     searcher = answerer.searcher
     topics = topics or TopicFilter(searcher, answerer.judge)
-    model = answerer.model if answerer.mode == "write" else None
+    model = rewriter(answerer)
     draft: Draft | None = None
     if request.intent == "related_work":
         draft = related_work(request.topic, searcher, model, filters, topics)
@@ -171,3 +172,14 @@ def respond(
             searched, **{k: v for k, v in vars(request).items() if k != "text"}
         )
     yield from answerer.stream(searched or text, filters, request)
+
+
+def rewriter(answerer: Answerer) -> ChatModel | None:
+    """The model that may rephrase a draft's paragraphs: an endpoint in ``write`` mode. The
+    bundled 0.5B model chooses the papers (it judges relevance) but does not rephrase: asked
+    to, it takes about a minute a draft on two cores and its paragraphs rarely pass the
+    checks that keep every paper cited."""
+    model = answerer.model
+    if answerer.mode != "write" or model is None or model.backend == "local":
+        return None
+    return model

@@ -228,10 +228,11 @@ def _emit_draft(draft: Any, args: argparse.Namespace) -> None:
 
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     from assistant import writing
+    from assistant.chat import rewriter
 
     answerer = open_answerer(settings)
     searcher = answerer.searcher
-    model = answerer.model if answerer.mode == "write" else None
+    model = rewriter(answerer)
     if args.command == "summarize":
         _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher)), args)
     elif args.command == "compare":

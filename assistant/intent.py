@@ -97,8 +97,8 @@ class ResearchRequest:
         if self.org and (paper.org or "").lower() != self.org.lower():
             return False
         for name in self.authors:
-            listed = [a.casefold() for a in paper.authors]
-            if name.casefold() not in (listed[:1] if self.first_author else listed):
+            listed = paper.authors[:1] if self.first_author else paper.authors
+            if not any(_is_author(name, a) for a in listed):
                 return False
         return True
 
@@ -139,6 +139,14 @@ class ResearchRequest:
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "text"}
+
+
+def _is_author(name: str, author: str) -> bool:
+    """Whether ``name`` (a full name, or a surname or team name alone) is ``author``."""
+    if " " in name.strip():
+        return name.casefold() == author.casefold()
+    parts = author.casefold().split()
+    return bool(parts) and name.casefold() in (parts[-1], parts[0] if parts[-1] == "team" else "")
 
 
 # --- what the model reads: the task, the topic, the papers named -------------------------------
@@ -241,7 +249,7 @@ def parse_reply(reply: str) -> tuple[str, list[str]]:
 
 # --- metadata: read from the catalog and the request's own words -----------------------------
 def _normal(text: str) -> str:
-    return " ".join(words(text.replace("-", " ")))
+    return " ".join(words(re.sub(r"['’]s\b", "", text).replace("-", " ")))
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -277,8 +285,10 @@ def authors_named(text: str, searcher: Searcher) -> list[str]:
             found.append(name)
     if not found:
         hints = searcher.authors.hints(text).authors
-        full = {a for a in hints if " " in a}
-        found = sorted(full | {a for a in hints if not any(a in f.split() for f in full)})
+        spelled = {n.casefold(): n for n in searcher.author_names()}
+        full = {spelled.get(a, a) for a in hints if " " in a}
+        surnames = {a for a in hints if " " not in a and not any(_is_author(a, f) for f in full)}
+        found = sorted(full | surnames)
     return found
 
 

@@ -659,7 +659,19 @@ class Page:
         )
         try:
             for piece in ACTIONS[action_name](request):
-                if isinstance(piece, Answer):
+                if isinstance(piece, Answer) and piece.partial:
+                    yield (
+                        chat_messages(session),
+                        sources_html(piece),
+                        "Writing…",
+                        skip,
+                        skip,
+                        skip,
+                        skip,
+                        skip,
+                        session,
+                    )
+                elif isinstance(piece, Answer):
                     turn.answer, turn.text = piece, piece.text
                 else:
                     turn.text += piece

@@ -222,3 +222,41 @@ def test_cli_ask_with_unreachable_endpoint_is_an_error_line(run_cli):
     assert "sk-secret-123" not in out + err
     assert code == 0 and "Teach-DETR" in out
     assert "127.0.0.1:9" in err
+
+
+# --- the default: the bundled Qwen models read, judge and write --------------------------------
+@pytest.fixture(scope="module")
+def qwen(searcher):
+    from assistant.config import Settings
+    from assistant.llm import LocalModels
+
+    models = LocalModels(Settings())
+    yield Answerer(searcher, models.model("write"), "write")
+    models.stop()
+
+
+def test_a_near_field_off_topic_question_is_refused(qwen):
+    # Machine learning, but no paper of the collection is about speaker diarization; several
+    # share its words (speech, overlapping, meetings).
+    answer = qwen.ask(
+        "What works best for speaker diarization when several people talk over each other "
+        "in meeting recordings?"
+    )
+    assert answer.refused and answer.citations == [] and answer.text == NOTHING_RELEVANT
+
+
+def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
+    from assistant.answer import paper_facts
+    from assistant.citations import is_supported, split_sentences
+
+    answer = qwen.ask("How does Teach-DETR use teacher detectors to train DETR-based detectors?")
+    assert answer.backend == "local" and not answer.refused
+    assert answer.written_by["model_sentences"] >= 1, answer.note
+    assert_grounded(answer)
+    by_n = {c.n: c.paper for c in answer.citations}
+    assert "Teach-DETR: Better Training DETR with Teachers" in {p.title for p in by_n.values()}
+    for sentence in split_sentences(answer.text):
+        cited = markers(sentence)
+        if cited:
+            facts = " ".join(paper_facts(by_n[n]) for n in cited)
+            assert is_supported(sentence, facts), sentence

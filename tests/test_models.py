@@ -56,7 +56,9 @@ def test_a_hash_mismatch_is_refused_with_the_fix(packages: Path, tmp_path: Path)
     with pytest.raises(ModelError) as e:
         models.assemble(model, tmp_path / "cache")
     message = str(e.value)
-    assert "does not match its pinned hash" in message and "pip install --force-reinstall" in message
+    assert (
+        "does not match its pinned hash" in message and "pip install --force-reinstall" in message
+    )
     assert "\n" not in message
     assert not list((tmp_path / "cache").iterdir())  # nothing half-written is left behind
 

@@ -130,7 +130,7 @@ def test_browser_answer_sources_citation_filter_download(url: str, browser: Any)
 
     # This session's answers are written by the real local model.
     page.get_by_role("tab", name="Settings").click()
-    page.get_by_label("Local model (bundled SmolLM2, llama.cpp)").check()
+    page.get_by_label("Local model (bundled Qwen2.5-Coder, llama.cpp)").check()
     page.get_by_role("button", name="Use this backend").click()
     expect(page.get_by_text("written by: local model")).to_be_visible()
 

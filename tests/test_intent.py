@@ -1,0 +1,77 @@
+"""Reading requests: the bundled model's task and topic, metadata checked against the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assistant.config import Settings
+from assistant.intent import RequestReader, ResearchRequest, read_by_rules, years_named
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("papers from 2022", (2022, 2022)),
+        ("anything since 2021?", (2021, None)),
+        ("after 2022", (2023, None)),
+        ("older than 2020", (None, 2019)),
+        ("between 2019 and 2020", (2019, 2020)),
+        ("from 2021 to 2023 please", (2021, 2023)),
+        ("2023 onwards", (2023, None)),
+        ("what is new in detection", (None, None)),
+    ],
+)
+def test_years_are_read_as_ranges(text: str, years: tuple[int | None, int | None]) -> None:
+    assert years_named(text) == years
+
+
+def test_metadata_is_read_from_the_catalog_in_any_case(searcher: Any) -> None:
+    request = read_by_rules("which papers did song guanglu publish before 2021?", searcher)
+    assert request.intent == "list"
+    assert request.authors == ["Guanglu Song"] and request.year_to == 2020
+    # A name that is not in the collection is no author filter.
+    request = read_by_rules("papers by Maria Okafor", searcher)
+    assert request.authors == []
+
+
+def test_a_request_allows_only_known_values(searcher: Any) -> None:
+    request = ResearchRequest("x", intent="list", year_from=2023, has_code=False)
+    for paper in searcher.papers.values():
+        if request.allows(paper):
+            assert paper.year is not None and paper.year >= 2023 and paper.has_code is False
+
+
+@pytest.fixture(scope="module")
+def reader(searcher: Any) -> Any:
+    from assistant.llm import LocalModels
+
+    models = LocalModels(Settings())
+    yield RequestReader(searcher, models.model("read"))
+    models.stop()
+
+
+def test_the_model_reads_a_metadata_request_into_filters(reader: Any) -> None:
+    request = reader.read(
+        "Hi! According to the listed metadata, could you give me Guanglu Song's papers "
+        "since 2022 that have released code?"
+    )
+    assert reader.note == ""
+    assert request.read_by == "model" and request.intent == "list"
+    assert request.authors == ["Guanglu Song"]
+    assert (request.year_from, request.year_to, request.has_code) == (2022, None, True)
+
+
+def test_the_model_reads_a_writing_request_and_its_topic(reader: Any) -> None:
+    request = reader.read(
+        "Draft a related-work paragraph on pruning or merging tokens to make vision "
+        "transformers faster (dense prediction especially)"
+    )
+    assert request.intent == "related_work"
+    assert "token" in request.topic and "Draft" not in request.topic
+
+
+def test_a_question_naming_a_method_stays_a_question(reader: Any) -> None:
+    request = reader.read("How does Teach-DETR use teacher detectors to train DETR?")
+    assert request.intent == "question"
