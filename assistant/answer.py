@@ -202,9 +202,9 @@ class Answerer:
         self.searcher, self.model, self.mode = searcher, model, mode
         # A model trusted to write is trusted to read requests and judge relevance too; the
         # tiny model (``phrase``) does neither, and the fixed rules read for it.
-        capable = model is not None and mode == "write"
-        self.reader = RequestReader(searcher, model.for_task("read") if capable else None)
-        self.judge = RelevanceJudge(model.for_task("judge")) if capable else None
+        capable = model if mode == "write" else None
+        self.reader = RequestReader(searcher, capable.for_task("read") if capable else None)
+        self.judge = RelevanceJudge(capable.for_task("judge")) if capable else None
 
     @property
     def backend(self) -> str:

@@ -67,7 +67,7 @@ class ChatSession:
             raise QuestionError("the message is empty; ask about the papers or name a task")
         draft = self._draft_for(text)
         final: Answer | Draft | None = draft
-        pieces = (
+        pieces: Iterator[str | Answer | Draft] = (
             iter([draft.text, draft])
             if draft is not None
             else respond(self.answerer, text, self.filters, self._with_context(text), self.topics)

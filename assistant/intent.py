@@ -501,7 +501,7 @@ class RequestReader:
         messages = prompt_messages(text)
         label = self.model.pick(messages, list(LABELS), {"question": QUESTION_LIFT})
         request = ResearchRequest(text, intent=LABELS[label])
-        topic, papers = "", []
+        topic, papers = "", list[str]()
         if request.intent != "question":
             label = next(k for k, v in LABELS.items() if v == request.intent)
             # Free text, not a grammar: with llama-cpp-python's grammar sampling the reply took

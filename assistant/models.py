@@ -112,7 +112,7 @@ def assemble(model: BundledModel, cache_dir: Path | None = None) -> Path:
     if cache_dir is None:
         from assistant.config import Settings
 
-        cache_dir = Settings().model_cache_dir
+        cache_dir = Settings.model_fields["model_cache_dir"].get_default(call_default_factory=True)
     target = cache_dir / model.filename
     if target.is_file() and _stamp_matches(target, model):
         return target
