@@ -395,16 +395,28 @@ class ChatModel:
         return self._raw
 
     def _create(self, messages: list[Message], **kwargs: Any) -> Any:
-        """One non-streamed chat completion; LLMError on any endpoint failure."""
-        try:
-            return self._openai().chat.completions.create(
+        """One non-streamed chat completion within ``timeout`` seconds in all; LLMError on any
+        endpoint failure (a server that drips bytes never trips the client's read timeout, so
+        the reply is awaited in a worker thread against a deadline, as streams are)."""
+
+        def call() -> Iterator[Any]:
+            yield self._openai().chat.completions.create(
                 model=self.model,
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 temperature=0.0,
                 **kwargs,
             )
+
+        try:
+            for reply in _until(call(), time.monotonic() + self.timeout):
+                return reply
+            raise self._invalid("sent no reply")
         except (LLMError, ModelError):
             raise
+        except TimeoutError:
+            raise self._invalid(
+                f"timed out after {self.timeout:.0f} s without a complete reply"
+            ) from None
         except Exception as e:  # openai and httpx raise many transport errors
             raise self._error(e) from None
 
