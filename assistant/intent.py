@@ -1,13 +1,12 @@
 """Reading a request: what is asked (intent), about what (topic), within which metadata (filters).
 
-A language model fills one typed :class:`ResearchRequest` through a JSON schema (a llama.cpp
-grammar locally, structured outputs on an endpoint), from a fixed prompt with worked examples
-so that llama.cpp's prompt cache makes each request cost about its own tokens. Nothing the
-model writes is trusted as is: every field is checked against the request's own words and
-against the catalog (an author must be in the collection and in the request, a year must be
-written in the request, a named paper must resolve), and what fails is dropped. Without a
-model, or when it fails, the rules of :mod:`assistant.metadata` and a few command patterns
-read the request instead.
+A language model reads the task as one word, after a fixed prompt with worked examples that
+its llama.cpp server keeps in its prompt cache (so a request costs about its own tokens), and
+for a task other than a question it then copies the topic and the paper names. Nothing it
+writes is trusted as is: topic words must be the request's own and a named paper must
+resolve. Metadata is read against the catalog (an author must be in the collection and in the
+request, a year must be written in the request). Without a model, or when it fails, fixed
+patterns and :mod:`assistant.metadata` read the request instead.
 """
 
 from __future__ import annotations

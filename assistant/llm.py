@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -39,10 +39,11 @@ TASK_MODELS: dict[Task, str] = {
 }
 # Logit added to every option of ChatModel.pick, so that the one token read is one of them.
 OPTION_LIFT = 8.0
-# Per task: the server it shares (each keeps its own prompt cache), its context in tokens, and
-# whether it returns log-probabilities. Reading: a prompt of about 600 tokens plus the request;
-# judging: yes/no over a question and one paper (at most about 700); writing: an evidence prompt
-# of up to about 1,200 tokens plus 400 written.
+# Per task: the server it runs on (each keeps its own prompt cache), its context in tokens, and
+# whether it keeps the logits that log-probabilities need (none does: ChatModel.pick reads
+# one biased token instead). Reading: a prompt of about 600 tokens plus the request; judging:
+# a question and one paper (at most about 700); writing: evidence of up to about 1,200 tokens
+# plus 400 written.
 TASK_SERVERS: dict[Task, tuple[str, int, bool]] = {
     "read": ("read", 2048, False),
     "judge": ("judge", 1024, False),
@@ -420,56 +421,6 @@ class ChatModel:
         except Exception as e:  # openai and httpx raise many transport errors
             raise self._error(e) from None
 
-    def complete_json(
-        self,
-        messages: list[Message],
-        schema: dict[str, Any],
-        max_tokens: int = 200,
-        logprobs: bool = False,
-    ) -> JsonReply:
-        """A reply constrained to the JSON ``schema`` (llama.cpp grammar, or the endpoint's
-        structured outputs), parsed; LLMError when the endpoint fails or sends no JSON object.
-
-        With ``logprobs``, the reply also carries each token's most likely alternatives, where
-        the endpoint returns them.
-        """
-        import json
-
-        import openai
-
-        formats = [
-            # llama-cpp-python's server: a schema compiled to a grammar.
-            {"type": "json_object", "schema": schema},
-            # OpenAI, vLLM, llama.cpp's own server: structured outputs.
-            {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
-        ]
-        order = [self._json_format] if self._json_format is not None else [0, 1]
-        extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 10} if logprobs else {}
-        reply = None
-        for i in order:
-            try:
-                reply = self._create(
-                    messages, max_tokens=max_tokens, response_format=formats[i], **extra
-                )
-            except LLMError as e:
-                refused = isinstance(
-                    e.__context__, openai.BadRequestError | openai.UnprocessableEntityError
-                )
-                if refused and i != order[-1]:
-                    continue  # this endpoint takes the other format
-                raise
-            self._json_format = i
-            break
-        choice = reply.choices[0] if reply and reply.choices else None
-        text = (choice.message.content or "") if choice else ""
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise self._invalid("sent a reply that is not the JSON asked for") from None
-        if not isinstance(value, dict):
-            raise self._invalid("sent JSON that is not an object")
-        return JsonReply(value, _token_alternatives(choice))
-
     def choose(self, messages: list[Message], options: list[str]) -> dict[str, float]:
         """How likely the reply starts with each of ``options`` (one word each), normalised.
 
@@ -533,15 +484,6 @@ class ChatModel:
         extra = {"extra_body": {"grammar": grammar}} if grammar and self.server else {}
         reply = self._create(messages, max_tokens=max_tokens, **extra)
         return (reply.choices[0].message.content or "") if reply.choices else ""
-
-
-@dataclass
-class JsonReply:
-    """A parsed JSON reply and, per token written, its text and the alternatives' probabilities
-    (empty where the endpoint returns no log-probabilities)."""
-
-    value: dict[str, Any]
-    tokens: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
 
 def _token_alternatives(choice: Any) -> list[tuple[str, dict[str, float]]]:
