@@ -39,15 +39,13 @@ TASK_MODELS: dict[Task, str] = {
 }
 # Logit added to every option of ChatModel.pick, so that the one token read is one of them.
 OPTION_LIFT = 8.0
-# Per task: the server it runs on (each keeps its own prompt cache), its context in tokens, and
-# whether it keeps the logits that log-probabilities need (none does: ChatModel.pick reads
-# one biased token instead). Reading: a prompt of about 600 tokens plus the request; judging:
-# a question and one paper (at most about 700); writing: evidence of up to about 1,200 tokens
-# plus 400 written.
-TASK_SERVERS: dict[Task, tuple[str, int, bool]] = {
-    "read": ("read", 2048, False),
-    "judge": ("judge", 1024, False),
-    "write": ("write", 4096, False),
+# Per task: the server it runs on (each keeps its own prompt cache) and its context in tokens.
+# Reading: a prompt of about 600 tokens plus the request; judging: a question and one paper (at
+# most about 700); writing: evidence of up to about 1,200 tokens plus 400 written.
+TASK_SERVERS: dict[Task, tuple[str, int]] = {
+    "read": ("read", 2048),
+    "judge": ("judge", 1024),
+    "write": ("write", 4096),
 }
 SERVER_START_SECONDS = 60.0
 # A token is a few characters; a reply this far past max_tokens comes from a server ignoring it.
@@ -142,11 +140,10 @@ class LocalServer:
         model: Path | Callable[[], Path],
         threads: int,
         context: int = 2048,
-        logprobs: bool = False,
     ):
         self._locate = model if callable(model) else (lambda: model)
         self._model = model if isinstance(model, Path) else None
-        self.threads, self.context, self.logprobs = threads, context, logprobs
+        self.threads, self.context = threads, context
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -184,10 +181,10 @@ class LocalServer:
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_threads", str(self.threads), "--n_ctx", str(self.context),
                 "--verbose", "False",
-                # Log-probabilities need the logits of every token kept: context x vocabulary
-                # floats (1,024 x 151,936 x 4 bytes = 620 MB for Qwen2.5), and slower replies.
-                # Only the server that answers yes/no questions pays for them.
-                "--logits_all", str(self.logprobs),
+                # Log-probabilities would need the logits of every token kept: context x
+                # vocabulary floats (1,024 x 151,936 x 4 bytes = 620 MB for Qwen2.5) and seconds
+                # a reply; ChatModel.pick reads one biased token instead.
+                "--logits_all", "False",
                 # By default a new request ends the one being streamed (with [DONE] and no
                 # finish reason): two sessions asking at once cut each other's replies off.
                 # Requests wait their turn instead.
@@ -381,7 +378,7 @@ class ChatModel:
         return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature))
 
     def _openai(self) -> Any:
-        """A plain ``openai`` client for the calls llama-index does not expose (schemas, logprobs)."""
+        """A plain ``openai`` client for the calls llama-index does not expose (logprobs, logit bias)."""
         import openai
 
         url = self.server.ensure() if self.server is not None else self._base_url
@@ -582,7 +579,7 @@ class LocalModels:
             if task in self._models:
                 return self._models[task]
             name = self.name(task)
-            group, context, logprobs = TASK_SERVERS[task]
+            group, context = TASK_SERVERS[task]
             key = (name, group)
             if key not in self._servers:
                 cache = self.settings.model_cache_dir
@@ -590,7 +587,6 @@ class LocalModels:
                     lambda: models.resolve(name, cache),
                     threads=self.settings.llm_threads,
                     context=context,
-                    logprobs=logprobs,
                 )
             self._models[task] = ChatModel(
                 backend="local",

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from assistant.query import expand, words
+from assistant.query import words
 
 if TYPE_CHECKING:
-    from assistant.papers import Paper
-    from assistant.retrieval import Filters, Searcher
+    from assistant.retrieval import Searcher
 
 # A metadata question asks for a list of papers, not about what one paper says.
 _LIST_INTENT = re.compile(
@@ -57,59 +56,6 @@ class MetadataQuery:
     categories: list[str] = field(default_factory=list)
     orgs: list[str] = field(default_factory=list)
     topic: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        """The constraints in words: ``by Guanglu Song from 2022 with code``."""
-        parts = []
-        if self.topic:
-            parts.append("on " + " ".join(self.topic))
-        if self.authors:
-            parts.append("by " + " and ".join(a.title() for a in self.authors))
-        if self.categories:
-            parts.append("in category " + " or ".join(self.categories))
-        if self.orgs:
-            parts.append("from " + " or ".join(self.orgs))
-        if self.year_from is not None and self.year_from == self.year_to:
-            parts.append(f"from {self.year_from}")
-        elif self.year_from is not None or self.year_to is not None:
-            parts.append(f"from {self.year_from or '…'} to {self.year_to or 'now'}")
-        if self.has_code:
-            parts.append("with code")
-        return " ".join(parts) or "matching the question"
-
-    def matching(self, searcher: Searcher, extra: Filters | None = None) -> list[Paper]:
-        """Every paper that meets the constraints (and ``extra`` filters), newest first."""
-        from assistant.retrieval import Filters
-
-        base = Filters(year_from=self.year_from, year_to=self.year_to, has_code=self.has_code)
-        papers = [p for p in searcher.papers.values() if base.allows(p)]
-        if self.categories:
-            papers = [p for p in papers if p.category in self.categories]
-        if self.orgs:
-            papers = [p for p in papers if p.org in self.orgs]
-        if extra is not None:
-            papers = [p for p in papers if extra.allows(p)]
-        for name in self.authors:
-            ids = searcher.authors.papers_of(name)
-            papers = [p for p in papers if p.id in ids]
-        if self.topic:
-            papers = [p for p in papers if _on_topic(p, self.topic)]
-        return sorted(papers, key=lambda p: (-(p.year or 0), p.title))
-
-
-def _stems(text: str) -> set[str]:
-    import Stemmer
-
-    stem = Stemmer.Stemmer("english").stemWord
-    return {stem(w) for w in words(text)}
-
-
-def _on_topic(paper: Paper, topic: list[str]) -> bool:
-    """A paper is on a metadata question's topic if its title or abstract uses a topic word."""
-    have = _stems(f"{paper.title} {paper.abstract}")
-    wanted = _stems(" ".join(topic))
-    related = _stems(expand(" ".join(topic)))
-    return bool(wanted & have) and (len(wanted & have) * 2 >= len(wanted) or bool(related & have))
 
 
 def parse_metadata_question(question: str, searcher: Searcher) -> MetadataQuery | None:
