@@ -34,7 +34,7 @@ Mode = Literal["phrase", "write"]
 # The bundled model each task runs by default, chosen by measurement (README, "Measured").
 TASK_MODELS: dict[Task, str] = {
     "read": "qwen2.5-coder-0.5b",
-    "judge": "qwen2.5-coder-0.5b",
+    "judge": "qwen2.5-coder-1.5b",
     "write": "qwen2.5-coder-0.5b",
 }
 # Logit added to every option of ChatModel.pick, so that the one token read is one of them.

@@ -22,7 +22,7 @@ from assistant.errors import QuestionError
 from assistant.llm import ChatModel, LLMError, Message
 from assistant.papers import Paper
 from assistant.query import words
-from assistant.relevance import RelevanceJudge
+from assistant.relevance import TOPIC_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Hit, Searcher
 
 # Cue words that mark what an abstract sentence does (problem, method, result).
@@ -292,7 +292,7 @@ class TopicFilter:
         evidence = select_evidence(
             topic, [h.paper for h in hits], self.searcher.store.embedder, bar=0.0, lead_bar=0.0
         )
-        kept = self.judge.relevant(topic, evidence)
+        kept = self.judge.relevant(topic, evidence, TOPIC_LIFT)
         return [(e.paper, score[e.paper.id]) for e in kept]
 
 
