@@ -253,7 +253,8 @@ class Answerer:
         hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
         evidence = select_evidence(
             question,
-            [h.paper for h in hits],
+            # A reference imported without an abstract is found, but has no content to cite.
+            [h.paper for h in hits if h.paper.has_abstract],
             self.searcher.store.embedder,
             named=self.searcher.named_papers(question),
             expanded=self.searcher.expanded(question),

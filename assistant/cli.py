@@ -76,6 +76,73 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy reference files into the collection folder, then index what is new."""
+    import shutil
+
+    from assistant.corpus import load_collection, parse_file
+    from assistant.errors import SeedError
+    from assistant.index import Store
+
+    folder = Path(settings.seeds_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    parsed = []
+    for path in args.files:
+        if not path.is_file():
+            raise AssistantError(f"{path}: no such file")
+        try:
+            fmt, result = parse_file(path)
+        except SeedError as e:  # unknown format, not text: nothing is copied
+            raise AssistantError(str(e)) from None
+        parsed.append((path, fmt, result))
+    before = {p.id for p in load_collection(folder).papers}
+    for path, fmt, result in parsed:
+        target = folder / path.name
+        if target.exists() and target.read_bytes() != path.read_bytes():
+            n = 2
+            while (folder / f"{path.stem}-{n}{path.suffix}").exists():
+                n += 1
+            target = folder / f"{path.stem}-{n}{path.suffix}"
+        if not target.exists():
+            shutil.copyfile(path, target)
+        for problem in result.problems:
+            print(f"rejected {path}:{problem.line}: {problem.reason}", file=sys.stderr)
+        print(f"{path}: {fmt}, {len(result.entries)} entries, {len(result.problems)} rejected")
+    report = Store(settings).ingest(progress=_progress("embedding chunks"))
+    after = {p.id for p in load_collection(folder).papers}
+    entries = sum(len(r.entries) for _, _, r in parsed)
+    added = len(after - before)
+    print(
+        f"added {added} papers, {entries - added} entries merged with papers already there, "
+        f"{sum(len(r.problems) for _, _, r in parsed)} rejected; the collection has "
+        f"{report.papers} papers"
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """The collection, or the part the filters keep, as BibTeX, RIS or CSL-JSON."""
+    from assistant.corpus import load_collection
+    from assistant.export import EXPORT_FORMATS
+    from assistant.retrieval import Filters
+
+    filters = Filters(
+        author=args.author,
+        year_from=args.year_from,
+        year_to=args.year_to,
+        category=args.category,
+        has_code=True if args.has_code else None,
+    )
+    papers = [p for p in load_collection(Path(settings.seeds_dir)).papers if filters.allows(p)]
+    text = EXPORT_FORMATS[args.format](papers)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(papers)} papers to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def open_searcher(settings: Settings) -> Any:
     """Open the index for searching: built when missing, rebuilt with a message when damaged."""
     from assistant.index import Store
@@ -342,6 +409,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="rebuild from scratch")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("add", help="add BibTeX, RIS or CSL-JSON files to the collection")
+    p.add_argument("files", nargs="+", type=Path, help="reference files (Zotero, Mendeley, ...)")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("export", help="the collection as BibTeX, RIS or CSL-JSON")
+    p.add_argument("--format", choices=["bibtex", "ris", "csl-json"], default="bibtex")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    p.add_argument("--author", help="author name contains this (case-insensitive)")
+    p.add_argument("--year-from", type=int, help="earliest year")
+    p.add_argument("--year-to", type=int, help="latest year")
+    p.add_argument("--category", help="category code, e.g. CV")
+    p.add_argument("--has-code", action="store_true", help="only papers with code")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("search", help="find papers (reads queries from stdin without QUERY)")
     p.add_argument("query", nargs="?", help="what to look for; omit to read one per line")

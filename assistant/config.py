@@ -21,7 +21,10 @@ class Settings(BaseSettings):
         env_prefix="ASSISTANT_", extra="ignore", populate_by_name=True
     )
 
-    seeds_dir: Path = Field(Path("seeds"), description="Folder of paper listing files (*.txt).")
+    seeds_dir: Path = Field(
+        Path("seeds"),
+        description="Folder of the collection's files: listings, BibTeX, RIS, CSL-JSON.",
+    )
     storage_dir: Path = Field(
         Path("storage"), description="Folder for the Chroma index, its manifest and model caches."
     )

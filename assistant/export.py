@@ -1,7 +1,9 @@
-"""Export a cited text and its citations as BibTeX, Markdown or LaTeX to paste into a paper."""
+"""Export a cited text and its citations as BibTeX, Markdown or LaTeX to paste into a paper,
+and papers as the reference managers read them: BibTeX, RIS and CSL-JSON."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 
@@ -70,8 +72,17 @@ def bibtex_entry(paper: Paper) -> str:
         fields.append(f"month = {month}")
     if paper.abstract:
         fields.append(f"abstract = {{{latex_escape(paper.abstract)}}}")
-    if paper.category:
-        fields.append(f"keywords = {{{latex_escape(paper.category)}}}")
+    keywords = [k for k in [paper.category, *paper.keywords] if k]
+    if keywords:
+        fields.append(f"keywords = {{{latex_escape(', '.join(dict.fromkeys(keywords)))}}}")
+    if paper.venue:
+        fields.append(f"howpublished = {{{latex_escape(paper.venue)}}}")
+    if paper.doi:
+        fields.append(f"doi = {{{latex_escape(paper.doi)}}}")
+    if paper.arxiv_id:
+        fields += [f"eprint = {{{paper.arxiv_id}}}", "archiveprefix = {arXiv}"]
+    if paper.url:
+        fields.append(f"url = {{{paper.url}}}")
     if paper.sources:
         fields.append(f"note = {{{latex_escape(f'Listed in {paper.source}')}}}")
     body = "".join(f"  {f},\n" for f in fields)
@@ -80,13 +91,101 @@ def bibtex_entry(paper: Paper) -> str:
 
 def bibtex(papers: Iterable[Paper]) -> str:
     """A ``.bib`` file: one entry per distinct paper, in the order given."""
-    seen: set[str] = set()
-    entries: list[str] = []
+    return "\n".join(bibtex_entry(p) for p in _distinct(papers))
+
+
+def _distinct(papers: Iterable[Paper]) -> list[Paper]:
+    """Each paper once, in the order given."""
+    out: dict[str, Paper] = {}
     for p in papers:
-        if p.id not in seen:
-            seen.add(p.id)
-            entries.append(bibtex_entry(p))
-    return "\n".join(entries)
+        out.setdefault(p.id, p)
+    return list(out.values())
+
+
+_DAY = re.compile(r"^([A-Z][a-z]{2})[a-z]*\.? (\d{1,2})\b")
+
+
+def _date_parts(paper: Paper) -> list[int]:
+    """``[2022, 6, 9]``: the paper's year, with month and day when its date has them."""
+    if not paper.year:
+        return []
+    parts = [paper.year]
+    if month := _month(paper.date):
+        parts.append(_MONTHS.index(month) + 1)
+        if m := _DAY.match(paper.date or ""):
+            parts.append(int(m.group(2)))
+    return parts
+
+
+def _is_team(name: str) -> bool:
+    words = name.split()
+    return len(words) > 1 and words[-1].lower() in _TEAM_WORDS
+
+
+def _family_given(name: str) -> tuple[str, str]:
+    """``Jinguo Zhu`` -> (``Zhu``, ``Jinguo``); a team or a single word is all family name."""
+    if _is_team(name) or " " not in name.strip():
+        return name.strip(), ""
+    given, _, family = name.strip().rpartition(" ")
+    return family, given
+
+
+def ris(papers: Iterable[Paper]) -> str:
+    """An ``.ris`` file (Zotero, Mendeley, EndNote): one record per distinct paper."""
+    records = []
+    for p in _distinct(papers):
+        lines = [("TY", "JOUR" if p.venue else "GEN"), ("ID", p.bibkey), ("TI", p.title)]
+        for a in p.authors:
+            family, given = _family_given(a)
+            lines.append(("AU", f"{family}, {given}" if given else family))
+        if p.more_authors:
+            lines.append(("AU", "et al."))
+        if parts := _date_parts(p):
+            lines.append(("PY", str(parts[0])))
+            if len(parts) > 1:
+                lines.append(("DA", "/".join(f"{x:02d}" for x in parts)))
+        lines += [("T2", p.venue)] if p.venue else []
+        lines += [("AB", p.abstract)] if p.abstract else []
+        lines += [("DO", p.doi)] if p.doi else []
+        url = p.url or (f"https://arxiv.org/abs/{p.arxiv_id}" if p.arxiv_id else None)
+        lines += [("UR", url)] if url else []
+        lines += [("KW", k) for k in dict.fromkeys(k for k in [p.category, *p.keywords] if k)]
+        lines += [("N1", f"Listed in {p.source}")] if p.sources else []
+        lines.append(("ER", ""))
+        records.append("".join(f"{tag}  - {' '.join(value.split())}\n" for tag, value in lines))
+    return "\n".join(records)
+
+
+def csl_json(papers: Iterable[Paper]) -> str:
+    """A CSL-JSON file (Zotero's own export): one item per distinct paper."""
+    items = []
+    for p in _distinct(papers):
+        item: dict[str, object] = {"id": p.bibkey, "type": "article", "title": p.title}
+        people: list[dict[str, str]] = []
+        for a in p.authors:
+            family, given = _family_given(a)
+            people.append({"family": family, "given": given} if given else {"literal": a})
+        if p.more_authors:
+            people.append({"literal": "et al."})
+        if people:
+            item["author"] = people
+        if parts := _date_parts(p):
+            item["issued"] = {"date-parts": [parts]}
+        for key, value in (
+            ("abstract", p.abstract),
+            ("container-title", p.venue),
+            ("DOI", p.doi),
+            ("URL", p.url or (f"https://arxiv.org/abs/{p.arxiv_id}" if p.arxiv_id else None)),
+            ("keyword", ", ".join(dict.fromkeys(k for k in [p.category, *p.keywords] if k))),
+            ("note", f"Listed in {p.source}" if p.sources else ""),
+        ):
+            if value:
+                item[key] = value
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+
+
+EXPORT_FORMATS = {"bibtex": bibtex, "ris": ris, "csl-json": csl_json}
 
 
 def _resolve(marker: str, by_n: dict[int, Citation]) -> list[Citation] | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from assistant.chunking import CHUNK_FORMAT, chunk_papers
 from assistant.config import Settings
-from assistant.corpus import Collection, load_collection
+from assistant.corpus import Collection, collection_files, load_collection
 from assistant.errors import StorageError
 from assistant.papers import Chunk, Paper, Source
 
@@ -58,8 +58,8 @@ def _sha(data: bytes) -> str:
 
 
 def corpus_fingerprint(seeds_dir: Path) -> dict[str, str]:
-    """Content hash of every listing file, by name: what decides whether seeds changed."""
-    return {p.name: _sha(p.read_bytes())[:16] for p in sorted(seeds_dir.glob("*.txt"))}
+    """Content hash of every collection file, by name: what decides whether seeds changed."""
+    return {p.name: _sha(p.read_bytes())[:16] for p in collection_files(seeds_dir)}
 
 
 def paper_fingerprint(paper: Paper) -> str:

@@ -30,6 +30,11 @@ class Entry:
     category: str | None = None
     has_code: bool | None = None
     org: str | None = None
+    venue: str | None = None
+    doi: str | None = None
+    arxiv_id: str | None = None
+    url: str | None = None
+    keywords: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +53,18 @@ class Paper:
     has_code: bool | None
     org: str | None
     sources: list[Source]
+    venue: str | None = None
+    doi: str | None = None
+    arxiv_id: str | None = None
+    url: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    # Other abstracts of the same paper (an earlier arXiv version, another listing's text).
+    other_abstracts: list[str] = field(default_factory=list)
+
+    @property
+    def has_abstract(self) -> bool:
+        """Whether the paper has text to answer from (an imported reference may not)."""
+        return bool(self.abstract.strip())
 
     @property
     def source(self) -> str:

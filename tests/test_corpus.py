@@ -220,7 +220,7 @@ def test_bad_file_is_skipped_and_the_rest_loaded(tmp_path):
     c = load_collection(tmp_path)
     assert len(c.papers) == 312
     assert {(p.file, p.line) for p in c.problems} == {("zz_bad.txt", 0), ("zz_prose.txt", 0)}
-    assert any("layout not recognised" in p.reason for p in c.problems)
+    assert any("format not recognised" in p.reason and "BibTeX" in p.reason for p in c.problems)
 
 
 def test_detect_unknown_layout():

@@ -59,7 +59,7 @@ MAX_WINDOW = 5  # real entries per example
 
 # Whole-file reasons a SeedError may give (see assistant.corpus.read_listing / parse_file).
 ABSTRACT = "We study a problem. Our method works well on many benchmarks and datasets today."
-WHOLE_FILE_REASONS = ("the file is empty", "binary file", "not UTF-8", "layout not recognised")
+WHOLE_FILE_REASONS = ("the file is empty", "binary file", "not UTF-8", "format not recognised")
 
 # Odd text inserted into lines: combining marks, RTL, zero-width, emoji and astral characters,
 # odd spaces and line separators, control characters (all but NUL), case and digit oddities,

@@ -1,4 +1,8 @@
-"""Seed listings -> papers: read each file, detect its layout, parse, merge duplicates."""
+"""Collection files -> papers: read each file, detect its format, parse, merge duplicates.
+
+A collection folder holds listing pages (three layouts) and reference-manager exports
+(BibTeX, RIS, CSL-JSON), told apart by their content, whatever the file is called.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,26 @@ from pathlib import Path
 
 from assistant.corpus.layouts import LAYOUTS, Parsed, Problem, detect
 from assistant.corpus.merge import merge
+from assistant.corpus.references import FORMATS, detect_reference
 from assistant.errors import SeedError
 from assistant.papers import Entry, Paper
 
-__all__ = ["Collection", "Problem", "load_collection", "parse_file", "read_listing"]
+__all__ = [
+    "FORMATS_READ",
+    "Collection",
+    "Problem",
+    "collection_files",
+    "load_collection",
+    "parse_file",
+    "read_listing",
+]
+# What a collection file may be, as the error for an unknown one lists them.
+FORMATS_READ = (
+    "BibTeX (.bib)",
+    "RIS (.ris)",
+    "CSL-JSON (.json)",
+    *(f"{name} listing (.txt)" for name in LAYOUTS),
+)
 
 
 @dataclass
@@ -47,19 +67,28 @@ def read_listing(path: Path) -> str:
 
 
 def parse_file(path: Path) -> tuple[str, Parsed]:
-    """Parse one listing file; returns its layout name and what was parsed."""
+    """Parse one collection file; returns its format (or listing layout) and what was parsed."""
     text = read_listing(path)
+    if fmt := detect_reference(text):
+        return fmt, FORMATS[fmt](path.name, text)
     layout = detect(text)
     if layout is None:
         raise SeedError(
-            f"{path}: layout not recognised (expected one of: {', '.join(LAYOUTS)}); "
-            "see the README for the listing formats"
+            f"{path}: format not recognised; the formats read are {', '.join(FORMATS_READ)} "
+            "(see the README)"
         )
     return layout, LAYOUTS[layout](path.name, text)
 
 
+def collection_files(folder: Path) -> list[Path]:
+    """The files of a collection folder, by name (hidden files and folders left out)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
 def load_collection(seeds_dir: Path) -> Collection:
-    """Parse every ``*.txt`` listing under ``seeds_dir`` (sorted by name) into papers.
+    """Parse every file under ``seeds_dir`` (sorted by name) into papers.
 
     A file that cannot be read or recognised, and an entry that cannot be parsed, become
     problems with file and line (0 for a whole file); the rest is still loaded.
@@ -69,7 +98,7 @@ def load_collection(seeds_dir: Path) -> Collection:
     entries: list[Entry] = []
     problems: list[Problem] = []
     layouts: dict[str, str] = {}
-    for path in sorted(seeds_dir.glob("*.txt")):
+    for path in collection_files(seeds_dir):
         try:
             layout, parsed = parse_file(path)
         except SeedError as e:

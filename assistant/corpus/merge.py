@@ -53,37 +53,105 @@ def _richest(entries: list[Entry]) -> dict[str, object]:
     """Metadata of a merged paper: the most informative value of each field."""
     authors = max(entries, key=lambda e: (len(e.authors), not e.more_authors))
     dated = [e for e in entries if e.year is not None] or [e for e in entries if e.date]
+    # A date with its day ("Jun 9, 2022") over a bare year or month; otherwise the first.
+    dated.sort(key=lambda e: not re.search(r"\d,", e.date or ""))
     codes = [e.has_code for e in entries if e.has_code is not None]
+
+    def first(name: str) -> object:
+        return next((getattr(e, name) for e in entries if getattr(e, name)), None)
+
     return {
         "authors": list(authors.authors),
         "more_authors": authors.more_authors,
         "date": dated[0].date if dated else None,
         "year": dated[0].year if dated else None,
-        "category": next((e.category for e in entries if e.category), None),
+        "category": first("category"),
         "has_code": any(codes) if codes else None,
-        "org": next((e.org for e in entries if e.org), None),
+        "org": first("org"),
+        "venue": first("venue"),
+        "doi": first("doi"),
+        "arxiv_id": first("arxiv_id"),
+        "url": first("url"),
+        "keywords": list(dict.fromkeys(k for e in entries for k in e.keywords)),
     }
 
 
-def merge(entries: list[Entry]) -> list[Paper]:
-    """One paper per (title, abstract); same title with another abstract is another version.
+def title_key(title: str) -> str:
+    """A title compared across sources: case, accents, punctuation and spacing ignored."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded.lower()).split())
 
-    Papers keep the order of first appearance and every source of their entries.
+
+def _groups(entries: list[Entry]) -> list[list[Entry]]:
+    """Entries of the same paper: the same title and abstract, the same DOI or arXiv id, or
+    a record without an abstract whose title and first author match a paper's."""
+    parent = list(range(len(entries)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        parent[max(find(i), find(j))] = min(find(i), find(j))
+
+    seen: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(entries):
+        keys = [("text", paper_id(e.title, e.abstract))]
+        keys += [("doi", e.doi)] if e.doi else []
+        keys += [("arxiv", e.arxiv_id)] if e.arxiv_id else []
+        for key in keys:
+            if key in seen:
+                join(seen[key], i)
+            else:
+                seen[key] = i
+    with_text: dict[str, list[int]] = defaultdict(list)
+    for i, e in enumerate(entries):
+        if e.abstract.strip():
+            with_text[title_key(e.title)].append(i)
+    for i, e in enumerate(entries):
+        if e.abstract.strip():
+            continue
+        for j in with_text.get(title_key(e.title), []):
+            if _same_first_author(e, entries[j]):
+                join(i, j)
+                break
+    groups: dict[int, list[Entry]] = defaultdict(list)
+    for i, e in enumerate(entries):
+        groups[find(i)].append(e)
+    return list(groups.values())
+
+
+def _same_first_author(a: Entry, b: Entry) -> bool:
+    if not a.authors or not b.authors:
+        return True
+    return _surname(a.authors[0]) == _surname(b.authors[0])
+
+
+def merge(entries: list[Entry]) -> list[Paper]:
+    """One paper per (title, abstract), or per DOI or arXiv id across sources; a reference
+    without an abstract joins the paper of the same title and first author. The same title
+    with another abstract and nothing else in common is another version, kept apart.
+
+    A paper's text is its longest abstract (others are kept in ``other_abstracts``); papers
+    keep the order of first appearance and every source of their entries.
     """
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    for e in entries:
-        groups[paper_id(e.title, e.abstract)].append(e)
-    papers = [
-        Paper(
-            id=pid,
-            bibkey="",
-            title=group[0].title,
-            abstract=group[0].abstract,
-            sources=[e.source for e in group],
-            **_richest(group),  # type: ignore[arg-type]
+    papers = []
+    for group in _groups(entries):
+        lead = max(group, key=lambda e: len(e.abstract))
+        others = list(dict.fromkeys(e.abstract for e in group if e.abstract != lead.abstract))
+        papers.append(
+            Paper(
+                id=paper_id(lead.title, lead.abstract),
+                bibkey="",
+                title=lead.title,
+                abstract=lead.abstract,
+                sources=[e.source for e in group],
+                other_abstracts=[a for a in others if a.strip()],
+                **_richest(group),  # type: ignore[arg-type]
+            )
         )
-        for pid, group in groups.items()
-    ]
     assign_bibkeys(papers)
     return papers
 
