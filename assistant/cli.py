@@ -76,6 +76,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _filters(args: argparse.Namespace) -> Any:
+    """The filters of a command's --author, --year-from, --year-to, --category, --has-code."""
+    from assistant.retrieval import Filters
+
+    return Filters(
+        author=args.author,
+        year_from=args.year_from,
+        year_to=args.year_to,
+        category=args.category,
+        has_code=True if args.has_code else None,
+    )
+
+
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy reference files into the collection folder, then index what is new."""
     import shutil
@@ -124,15 +137,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """The collection, or the part the filters keep, as BibTeX, RIS or CSL-JSON."""
     from assistant.corpus import load_collection
     from assistant.export import EXPORT_FORMATS
-    from assistant.retrieval import Filters
 
-    filters = Filters(
-        author=args.author,
-        year_from=args.year_from,
-        year_to=args.year_to,
-        category=args.category,
-        has_code=True if args.has_code else None,
-    )
+    filters = _filters(args)
     papers = [p for p in load_collection(Path(settings.seeds_dir)).papers if filters.allows(p)]
     text = EXPORT_FORMATS[args.format](papers)
     if args.output:
@@ -166,16 +172,9 @@ def _queries(first: str | None) -> Iterator[str]:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.retrieval import Filters
 
     searcher = open_searcher(settings)
-    filters = Filters(
-        author=args.author,
-        year_from=args.year_from,
-        year_to=args.year_to,
-        category=args.category,
-        has_code=True if args.has_code else None,
-    )
+    filters = _filters(args)
     for query in _queries(args.query):
         hits = searcher.search(query, k=args.k, filters=filters)
         if args.json:
