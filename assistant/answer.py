@@ -55,9 +55,9 @@ RELATIVE_BAR = 0.75
 # Evidence this close to the question (MiniLM cosine of its best sentence or title) is cited
 # without asking the model; below it the model judges each paper (relevance.YES_LIFT). On the
 # dev and aside request sets (284 candidates), the right papers' evidence scored 0.43-0.9 and
-# off-topic questions' 0.34-0.55: similarity alone refused 27 of 30 dev off-topic questions at
+# off-topic questions' 0.34-0.55: similarity alone refused 29 of 30 dev off-topic questions at
 # a bar of 0.50 but lost 4 of 40 right papers; judging below 0.50 refused 28 of 30 in each set
-# and kept 39 of 40 right papers, at 1.0 judgement per question.
+# and kept 39 of 40 right papers, at 0.7-0.8 judgements per question.
 SURE_BAR = 0.50
 
 
