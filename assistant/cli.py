@@ -121,8 +121,9 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         for problem in result.problems:
             print(f"rejected {path}:{problem.line}: {problem.reason}", file=sys.stderr)
         print(f"{path}: {fmt}, {len(result.entries)} entries, {len(result.problems)} rejected")
-    report = Store(settings).ingest(progress=_progress("embedding chunks"))
-    after = {p.id for p in load_collection(folder).papers}
+    store = Store(settings)
+    report = store.ingest(progress=_progress("embedding chunks"))
+    after = set(store.catalog().papers)
     entries = sum(len(r.entries) for _, _, r in parsed)
     added = len(after - before)
     print(

@@ -47,10 +47,7 @@ def latex_escape(text: str) -> str:
 def _author(name: str) -> str:
     """One BibTeX author name, escaped; a team kept whole."""
     escaped = latex_escape(name)
-    words = name.split()
-    if len(words) > 1 and words[-1].lower() in _TEAM_WORDS:
-        return "{" + escaped + "}"
-    return escaped
+    return "{" + escaped + "}" if _is_team(name) else escaped
 
 
 def _month(date: str | None) -> str | None:

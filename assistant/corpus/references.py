@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from assistant.corpus.layouts import Parsed, Problem
@@ -20,7 +21,6 @@ from assistant.papers import Entry, Source
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _ARXIV = re.compile(r"(?:arxiv[:/ ]|abs/|pdf/)\s*(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
-_DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _BIB_START = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(]", re.MULTILINE)
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
 # Escapes that assistant.export writes and bibtexparser's LaTeX decoder does not undo; they are
@@ -113,12 +113,12 @@ def _entry(source: Source, **fields: Any) -> Entry | str:
     )
 
 
-def _collect(name: str, records: Iterator[tuple[int, Callable[[], Entry | str]]]) -> Parsed:
-    """Run each record's reader; a reader that fails or refuses becomes a problem."""
+def _collect(name: str, records: Iterator[tuple[int, Callable[[Source], Entry | str]]]) -> Parsed:
+    """Run each record's reader on where it stands; one that fails or refuses is a problem."""
     out = Parsed()
     for line, read in records:
         try:
-            got = read()
+            got = read(Source(name, line))
         except Exception as e:  # the libraries raise many types on a malformed record
             got = f"malformed record ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
         if isinstance(got, Entry):
@@ -144,12 +144,13 @@ def _decode_latex(value: str) -> str:
 
 
 def _bib_person(name: str) -> str:
-    """``Müller, Hans`` -> ``Hans Müller``; a braced team name stays whole."""
+    """``Müller, Hans`` -> ``Hans Müller`` (BibTeX and RIS); a name without a comma (a team,
+    ``et al.``) stays whole."""
     last, comma, first = name.partition(",")
     return _clean(f"{first} {last}" if comma else name)
 
 
-def _bib_record(text: str, strings: str) -> Entry | str:
+def _bib_record(text: str, strings: str, source: Source) -> Entry | str:
     import bibtexparser
     from bibtexparser.bparser import BibTexParser
 
@@ -174,7 +175,7 @@ def _bib_record(text: str, strings: str) -> Entry | str:
         else None
     )
     return _entry(
-        Source("", 0),
+        source,
         title=f.get("title"),
         authors=authors,
         abstract=f.get("abstract"),
@@ -195,38 +196,27 @@ def parse_bibtex(name: str, text: str) -> Parsed:
     blocks = [(s, kind, text[s : bounds[k + 1]]) for k, (s, kind) in enumerate(starts)]
     strings = "".join(b for _, kind, b in blocks if kind == "string")
 
-    def records() -> Iterator[tuple[int, Callable[[], Entry | str]]]:
+    def records() -> Iterator[tuple[int, Callable[[Source], Entry | str]]]:
         for start, kind, block in blocks:
-            if kind in ("string", "preamble", "comment"):
-                continue
-            line = _line_of(text, start)
-            yield (
-                line,
-                lambda block=block, line=line: _placed(_bib_record(block, strings), name, line),
-            )
+            if kind not in ("string", "preamble", "comment"):
+                yield _line_of(text, start), partial(_bib_record, block, strings)
 
     return _collect(name, records())
 
 
-def _placed(got: Entry | str, name: str, line: int) -> Entry | str:
-    if isinstance(got, Entry):
-        got.source = Source(name, line)
-    return got
-
-
 # --- RIS -------------------------------------------------------------------------------------
-def _ris_record(text: str) -> Entry | str:
+def _ris_record(text: str, source: Source) -> Entry | str:
     import rispy
 
     records = rispy.loads(text)
     if not records:
         return "malformed RIS record (no ER line?)"
     r = records[0]
-    authors = [_ris_person(a) for a in r.get("authors", []) + r.get("first_authors", [])]
+    authors = [_bib_person(a) for a in r.get("authors", []) + r.get("first_authors", [])]
     year, month, day = _iso_date(r.get("date") or r.get("year") or r.get("publication_year") or "")
     urls = r.get("urls") or []
     return _entry(
-        Source("", 0),
+        source,
         title=r.get("title") or r.get("primary_title"),
         authors=authors,
         abstract=r.get("abstract") or r.get("notes_abstract"),
@@ -238,10 +228,6 @@ def _ris_record(text: str) -> Entry | str:
         url=urls[0] if urls else None,
         keywords=list(r.get("keywords") or []),
     )
-
-
-def _ris_person(name: str) -> str:
-    return name if name.casefold().startswith("et al") else _bib_person(name)
 
 
 def parse_ris(name: str, text: str) -> Parsed:
@@ -265,7 +251,7 @@ def parse_ris(name: str, text: str) -> Parsed:
         out.problems.append(Problem(name, start, "RIS record has no ER line"))
     parsed = _collect(
         name,
-        ((line, lambda b=b, line=line: _placed(_ris_record(b), name, line)) for line, b in records),
+        ((line, partial(_ris_record, block)) for line, block in records),
     )
     parsed.problems = out.problems + parsed.problems
     return parsed
@@ -282,7 +268,7 @@ def _csl_person(p: Any) -> str:
     return _clean(f"{p.get('given', '')} {p.get('family', '')}")
 
 
-def _csl_record(item: Any) -> Entry | str:
+def _csl_record(item: Any, source: Source) -> Entry | str:
     if not isinstance(item, dict):
         return "a CSL-JSON item must be an object"
     parts = ((item.get("issued") or {}).get("date-parts") or [[]])[0] or []
@@ -292,7 +278,7 @@ def _csl_record(item: Any) -> Entry | str:
         year, month, day = _iso_date(item["issued"]["raw"])
     keywords = item.get("keyword") or ""
     return _entry(
-        Source("", 0),
+        source,
         title=item.get("title"),
         authors=[_csl_person(a) for a in item.get("author") or []],
         abstract=item.get("abstract"),
@@ -314,11 +300,9 @@ def parse_csl_json(name: str, text: str) -> Parsed:
         return Parsed(problems=[Problem(name, e.lineno, f"not valid JSON: {e.msg}")])
     items = data if isinstance(data, list) else [data]
     # Where each item starts: the decoder gives no positions, so find them by decoding in turn.
-    decoder, at, lines = (
-        json.JSONDecoder(),
-        text.index("[") + 1 if isinstance(data, list) else 0,
-        [],
-    )
+    decoder = json.JSONDecoder()
+    at = text.index("[") + 1 if isinstance(data, list) else 0
+    lines = []
     for _ in items:
         while text[at] in " \t\r\n,":
             at += 1
@@ -326,10 +310,7 @@ def parse_csl_json(name: str, text: str) -> Parsed:
         _, at = decoder.raw_decode(text, at)
     return _collect(
         name,
-        (
-            (line, lambda item=item, line=line: _placed(_csl_record(item), name, line))
-            for line, item in zip(lines, items, strict=True)
-        ),
+        ((line, partial(_csl_record, item)) for line, item in zip(lines, items, strict=True)),
     )
 
 
