@@ -33,6 +33,7 @@ def _offline_environment() -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     given = {
         "seeds_dir": args.seeds,
+        "collection": args.collection,
         "storage_dir": args.storage,
         "chroma_host": args.chroma_host,
         "chroma_port": args.chroma_port,
@@ -91,46 +92,26 @@ def _filters(args: argparse.Namespace) -> Any:
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy reference files into the collection folder, then index what is new."""
-    import shutil
+    from assistant.imports import add_files
 
-    from assistant.corpus import load_collection, parse_file
-    from assistant.errors import SeedError
-    from assistant.index import Store
+    report = add_files(settings, args.files, progress=_progress("embedding chunks"))
+    for problem in report.rejected:
+        print(f"rejected {problem}", file=sys.stderr)
+    for f in report.files:
+        copied = f" (copied as {f.copied_as})" if f.copied_as != Path(f.name).name else ""
+        print(f"{f.name}: {f.format}, {f.entries} entries{copied}")
+    print(report.summary())
+    return 0
 
-    folder = Path(settings.seeds_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    parsed = []
-    for path in args.files:
-        if not path.is_file():
-            raise AssistantError(f"{path}: no such file")
-        try:
-            fmt, result = parse_file(path)
-        except SeedError as e:  # unknown format, not text: nothing is copied
-            raise AssistantError(str(e)) from None
-        parsed.append((path, fmt, result))
-    before = {p.id for p in load_collection(folder).papers}
-    for path, fmt, result in parsed:
-        target = folder / path.name
-        if target.exists() and target.read_bytes() != path.read_bytes():
-            n = 2
-            while (folder / f"{path.stem}-{n}{path.suffix}").exists():
-                n += 1
-            target = folder / f"{path.stem}-{n}{path.suffix}"
-        if not target.exists():
-            shutil.copyfile(path, target)
-        for problem in result.problems:
-            print(f"rejected {path}:{problem.line}: {problem.reason}", file=sys.stderr)
-        print(f"{path}: {fmt}, {len(result.entries)} entries, {len(result.problems)} rejected")
-    store = Store(settings)
-    report = store.ingest(progress=_progress("embedding chunks"))
-    after = set(store.catalog().papers)
-    entries = sum(len(r.entries) for _, _, r in parsed)
-    added = len(after - before)
-    print(
-        f"added {added} papers, {entries - added} entries merged with papers already there, "
-        f"{sum(len(r.problems) for _, _, r in parsed)} rejected; the collection has "
-        f"{report.papers} papers"
-    )
+
+def cmd_collections(args: argparse.Namespace, settings: Settings) -> int:
+    """List the collections: the default one and every folder under collections_dir."""
+    from assistant.corpus import collection_files, collection_names
+
+    for name in collection_names(settings.collections_dir):
+        folder = settings.model_copy(update={"collection": name}).collection_dir
+        mark = "*" if name == settings.collection else " "
+        print(f"{mark} {name}: {folder} ({len(collection_files(folder))} files)")
     return 0
 
 
@@ -140,7 +121,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.export import EXPORT_FORMATS
 
     filters = _filters(args)
-    papers = [p for p in load_collection(Path(settings.seeds_dir)).papers if filters.allows(p)]
+    papers = [p for p in load_collection(settings.collection_dir).papers if filters.allows(p)]
     text = EXPORT_FORMATS[args.format](papers)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
@@ -396,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__)
     parser.add_argument("--seeds", type=Path, help="seed listings folder (ASSISTANT_SEEDS_DIR)")
     parser.add_argument("--storage", type=Path, help="index folder (ASSISTANT_STORAGE_DIR)")
+    parser.add_argument(
+        "--collection",
+        help="collection NAME: papers (default, the seeds) or one of your own, kept in "
+        "collections/NAME (ASSISTANT_COLLECTION)",
+    )
     parser.add_argument("--chroma-host", help="Chroma server host (ASSISTANT_CHROMA_HOST)")
     parser.add_argument(
         "--chroma-port", type=int, help="Chroma server port (ASSISTANT_CHROMA_PORT)"
@@ -413,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="add BibTeX, RIS or CSL-JSON files to the collection")
     p.add_argument("files", nargs="+", type=Path, help="reference files (Zotero, Mendeley, ...)")
     p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("collections", help="the collections there are, with their folders")
+    p.set_defaults(func=cmd_collections)
 
     p = sub.add_parser("export", help="the collection as BibTeX, RIS or CSL-JSON")
     p.add_argument("--format", choices=["bibtex", "ris", "csl-json"], default="bibtex")

@@ -9,6 +9,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The collection read from ``seeds_dir`` (today's seeds) unless another is named.
+DEFAULT_COLLECTION = "papers"
+# A collection's name: also the prefix of its Chroma collections, whose names Chroma limits.
+COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9_]{0,31}"
+
 
 def _cache_home() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -23,7 +28,7 @@ class Settings(BaseSettings):
 
     seeds_dir: Path = Field(
         Path("seeds"),
-        description="Folder of the collection's files: listings, BibTeX, RIS, CSL-JSON.",
+        description="Folder of the default collection's files: listings, BibTeX, RIS, CSL-JSON.",
     )
     storage_dir: Path = Field(
         Path("storage"), description="Folder for the Chroma index, its manifest and model caches."
@@ -32,7 +37,22 @@ class Settings(BaseSettings):
         None, description="Host of a Chroma server (`chroma run`); unset = embedded Chroma."
     )
     chroma_port: int = Field(8000, description="Port of the Chroma server.")
-    collection: str = Field("papers", description="Base name of the Chroma collection.")
+    collection: str = Field(
+        DEFAULT_COLLECTION,
+        pattern=f"^{COLLECTION_NAME}$",
+        description="Which collection: `papers` (the default, read from seeds_dir) or a name of "
+        "your own (letters, digits, `_`), read from collections_dir/NAME and indexed apart "
+        "under storage_dir/collections/NAME. Also the prefix of its Chroma collections.",
+    )
+    collections_dir: Path = Field(
+        Path("collections"), description="Folder holding one folder per named collection."
+    )
+    query_expansion: bool | None = Field(
+        None,
+        description="Expand queries with the lexicon and glossary in assistant/data, which were "
+        "written for the default collection. Unset: on for `papers`, off for other collections "
+        "(they are searched by the embedding model and BM25 alone).",
+    )
     embed_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         description="CPU threads for the embedding model.",
@@ -44,7 +64,6 @@ class Settings(BaseSettings):
         "queries, one chunk per abstract beat 220-token windows; MiniLM embeds the first 256, "
         "BM25 reads all of it.",
     )
-    top_k: int = Field(10, description="Papers returned by a search.")
     llm_backend: Literal["local", "openai"] = Field(
         "local", description="`local`: bundled GGUF model via llama.cpp; `openai`: any endpoint."
     )
@@ -81,3 +100,10 @@ class Settings(BaseSettings):
         description="Key for the endpoint (`OPENAI_API_KEY`); never logged or shown.",
     )
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request gives up.")
+
+    @property
+    def collection_dir(self) -> Path:
+        """The folder of the collection's files: seeds_dir, or collections_dir/NAME."""
+        if self.collection == DEFAULT_COLLECTION:
+            return Path(self.seeds_dir)
+        return Path(self.collections_dir) / self.collection

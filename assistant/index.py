@@ -7,6 +7,7 @@ Storage layout (``storage_dir``)::
     chroma/              Chroma's PersistentClient files (embedded mode only)
     models/              the embedding model converted to ONNX
     ingest.lock          held by a running ingest
+    collections/NAME/    the same layout for each named collection (its models/ unused)
 
 An ingest writes chunks to Chroma, then a new build folder, then the manifest. Killed at any
 point before the manifest is replaced, the previous manifest still names a complete build, and
@@ -28,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunking import CHUNK_FORMAT, chunk_papers
-from assistant.config import Settings
-from assistant.corpus import Collection, collection_files, load_collection
+from assistant.config import DEFAULT_COLLECTION, Settings
+from assistant.corpus import READER_VERSION, Collection, collection_files, load_collection
 from assistant.errors import StorageError
 from assistant.papers import Chunk, Paper, Source
 
@@ -58,8 +59,10 @@ def _sha(data: bytes) -> str:
 
 
 def corpus_fingerprint(seeds_dir: Path) -> dict[str, str]:
-    """Content hash of every collection file, by name: what decides whether seeds changed."""
-    return {p.name: _sha(p.read_bytes())[:16] for p in collection_files(seeds_dir)}
+    """Content hash of every collection file, by name, and the version of the code reading
+    them: what decides whether the seeds changed (then changed papers are re-embedded)."""
+    files = {p.name: _sha(p.read_bytes())[:16] for p in collection_files(seeds_dir)}
+    return {**files, "/reader": str(READER_VERSION)}  # no file is named with a slash
 
 
 def paper_fingerprint(paper: Paper) -> str:
@@ -138,6 +141,10 @@ class Store:
             # A server keeps its own data; our manifest and catalog for it live apart from
             # the embedded index so that switching modes never mixes the two.
             self.root = self.root / f"server-{settings.chroma_host}-{settings.chroma_port}"
+        # The embedding model's files serve every collection.
+        self.models_dir = self.root / "models"
+        if settings.collection != DEFAULT_COLLECTION:  # each collection its own index
+            self.root = self.root / "collections" / settings.collection
         self._embedder_factory = embedder_factory
         self._embedder: Any = None
         self._client: Any = None
@@ -151,7 +158,7 @@ class Store:
             if self._embedder_factory is None:
                 from assistant.embedding import MiniLM
 
-                self._embedder = MiniLM(self.root / "models", threads=self.settings.embed_threads)
+                self._embedder = MiniLM(self.models_dir, threads=self.settings.embed_threads)
             else:
                 self._embedder = self._embedder_factory()
         return self._embedder
@@ -223,7 +230,7 @@ class Store:
 
         # The model loads only when Chroma embeds: opening a collection to count it must not.
         fn = MiniLMChromaFunction(
-            self._embedder, cache_dir=self.root / "models", threads=self.settings.embed_threads
+            self._embedder, cache_dir=self.models_dir, threads=self.settings.embed_threads
         )
         try:
             if create:
@@ -341,7 +348,7 @@ class Store:
         return (
             manifest is not None
             and manifest.key == self.index_key(embedding_name)
-            and manifest.files == corpus_fingerprint(Path(self.settings.seeds_dir))
+            and manifest.files == corpus_fingerprint(self.settings.collection_dir)
             and (self.root / "builds" / manifest.build / "catalog.json").is_file()
             # A build from before the title index existed is rewritten (no re-embedding).
             and (self.root / "builds" / manifest.build / TITLES_DIR).is_dir()
@@ -352,7 +359,7 @@ class Store:
         from assistant.embedding import MODEL_NAME
 
         started = time.perf_counter()
-        seeds = Path(self.settings.seeds_dir)
+        seeds = self.settings.collection_dir
         with self.lock():
             collection = load_collection(seeds)
             skipped = [asdict(p) for p in collection.problems]
@@ -445,7 +452,7 @@ class Store:
             key=key,
             build=build,
             collection=name,
-            files=corpus_fingerprint(Path(self.settings.seeds_dir)),
+            files=corpus_fingerprint(self.settings.collection_dir),
             papers=prints,
             chunks=len(chunks),
             embedding=embedder.name,

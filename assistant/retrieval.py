@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from assistant.config import DEFAULT_COLLECTION
 from assistant.errors import QuestionError, StorageError
 from assistant.filters import FilterIndex, Filters
 from assistant.index import TITLES_DIR, Store
@@ -198,7 +199,15 @@ class Searcher:
         self._author_names: list[str] | None = None
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
-        self.glossary = Glossary(store.embedder, store.root / "models")
+        self.glossary = Glossary(store.embedder, store.models_dir)
+        # The lexicon and glossary were written for the default collection's field; another
+        # collection is searched by the embedding model and BM25 alone unless asked for.
+        settings = store.settings
+        self.expands = (
+            settings.query_expansion
+            if settings.query_expansion is not None
+            else settings.collection == DEFAULT_COLLECTION
+        )
         # An answer expands its question again after searching with it, and expanding embeds the
         # query for the glossary: recent expansions are kept rather than computed twice.
         self.expanded: Callable[[str], str] = lru_cache(maxsize=256)(self._expand)
@@ -355,7 +364,7 @@ class Searcher:
 
     def _expand(self, query: str) -> str:
         """The query plus the field terms its everyday wording stands for (``expanded``)."""
-        if self.in_field_terms(query):
+        if not self.expands or self.in_field_terms(query):
             return query
         terms = " ".join(t for t in (expand(query), self.glossary.terms_for(query)) if t)
         # Each field word once, and not when the query says it already: repeating a word the

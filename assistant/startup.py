@@ -27,7 +27,7 @@ def open_searcher(
     be opened or searched) is rebuilt from the seeds; nothing else is lost, since storage
     holds only what the seeds produce. A Chroma server that is down raises StorageError.
     """
-    seeds = store.settings.seeds_dir
+    seeds = store.settings.collection_dir
     problem = store.problem()
     report = None
     if problem == MISSING:

@@ -48,10 +48,12 @@ import pandas as pd  # noqa: E402
 from assistant.answer import Answer, Answerer, Mode, clean_question, short_name  # noqa: E402
 from assistant.citations import MARKER, Citation  # noqa: E402
 from assistant.config import Settings  # noqa: E402
+from assistant.corpus import FORMATS_READ  # noqa: E402
 from assistant.errors import AssistantError, QuestionError  # noqa: E402
 from assistant.retrieval import Filters  # noqa: E402
 
 if TYPE_CHECKING:
+    from assistant.imports import AddReport
     from assistant.llm import ChatModel
     from assistant.papers import Paper
     from assistant.retrieval import Searcher
@@ -220,6 +222,7 @@ class Session:
     shown: int = -1  # the turn whose sources are shown
     backend: str | None = None  # None: the page's default
     endpoint: ChatModel | None = None  # this visitor's OpenAI-compatible model
+    collection: str | None = None  # None: the collection the page was started with
 
     @property
     def history(self) -> list[Answer]:
@@ -230,27 +233,53 @@ class Session:
         return self.turns[self.shown].answer if self.turns else None
 
 
+class LocalModels:
+    """The local llama.cpp servers: one set for every session and every collection."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings.model_copy(update={"llm_backend": "local"})
+        self._lock = threading.Lock()
+        self._model: ChatModel | None = None
+        self._mode: Mode = "write"
+
+    def get(self) -> tuple[ChatModel | None, Mode]:
+        from assistant.llm import choose_model
+
+        with self._lock:
+            if self._model is None:
+                self._model, self._mode = choose_model(self.settings)
+                threading.Thread(target=_warm_up, args=(self._model,), daemon=True).start()
+        return self._model, self._mode
+
+
 class Library:
-    """The opened index (built in a background thread on first start), local model and map.
+    """One collection's opened index (built in a background thread on first start) and map.
 
     Args:
-        settings: where the seeds and the index are, and the default model.
+        settings: where the collection and its index are, and the default model.
         searcher: an opened index; None opens it, building it first if needed, in the background.
         backend: default model for new sessions (``local``, ``openai``, ``extractive``).
+        local: the local models to share with other collections' libraries; None starts a set.
     """
 
-    def __init__(self, settings: Settings, searcher: Searcher | None, backend: str | None):
+    def __init__(
+        self,
+        settings: Settings,
+        searcher: Searcher | None,
+        backend: str | None,
+        local: LocalModels | None = None,
+    ):
         self.settings = settings
         self.backend = backend or settings.llm_backend
+        self.local = local or LocalModels(settings)
         self.searcher = searcher
         self.phase = "ready" if searcher is not None else "starting"
         self.done = self.total = 0
         self.error = ""
         self.notice = ""  # what opening the index had to do: build, update or rebuild it
         self._lock = threading.Lock()
+        self._adding = threading.Lock()
         self._map: pd.DataFrame | None = None
-        self._local: ChatModel | None = None
-        self._local_mode: Mode = "write"
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-ui-"))  # downloads
         atexit.register(shutil.rmtree, self.folder, True)
         if searcher is None:
@@ -310,7 +339,7 @@ class Library:
 
     def model(self, session: Session) -> tuple[ChatModel | None, Mode]:
         """The session's model and how far it is trusted (``phrase`` or ``write``)."""
-        from assistant.llm import choose_model, make_chat_model
+        from assistant.llm import make_chat_model
 
         choice = session.backend or self.backend
         if choice == "extractive":
@@ -320,12 +349,7 @@ class Library:
                 settings = self.settings.model_copy(update={"llm_backend": "openai"})
                 session.endpoint = make_chat_model(settings)
             return session.endpoint, self.settings.llm_mode or "write"
-        with self._lock:  # one set of llama.cpp servers for every session
-            if self._local is None:
-                settings = self.settings.model_copy(update={"llm_backend": "local"})
-                self._local, self._local_mode = choose_model(settings)
-                threading.Thread(target=_warm_up, args=(self._local,), daemon=True).start()
-        return self._local, self._local_mode
+        return self.local.get()
 
     def collection_map(self) -> pd.DataFrame:
         """The papers in 2-D with their themes (computed once)."""
@@ -334,6 +358,19 @@ class Library:
                 assert self.searcher is not None
                 self._map = paper_map(self.searcher)
             return self._map
+
+    def add(self, paths: Sequence[Path], names: Sequence[str]) -> AddReport:
+        """Add reference files to this collection and search the updated index."""
+        from assistant.imports import add_files
+        from assistant.index import Store
+        from assistant.retrieval import Searcher
+
+        with self._adding:  # one ingest at a time; answers go on with the old index
+            report = add_files(self.settings, paths, names, self._progress)
+            searcher = Searcher(Store(self.settings))
+            with self._lock:
+                self.searcher, self._map, self.phase = searcher, None, "ready"
+        return report
 
 
 def _warm_up(model: ChatModel) -> None:
@@ -395,6 +432,7 @@ def sources_html(answer: Answer | None) -> str:
         code = {True: "yes", False: "no"}.get(p.has_code, "unknown")  # type: ignore[arg-type]
         facts = [p.author_line(6) or "unknown authors", str(p.year or p.date or "n.d.")]
         facts += [p.category or "no category", f"code: {code}"]
+        facts += [] if p.has_abstract else ["no abstract: title and metadata only"]
         meta = " · ".join(map(html.escape, facts)) + f" · <code>{html.escape(p.source)}</code>"
         evidence = "".join(f"<li><mark>{html.escape(s)}</mark></li>" for s in c.evidence)
         cards.append(
@@ -451,13 +489,21 @@ def make_filters(
     )
 
 
-def browse_papers(searcher: Searcher, query: str, filters: Filters) -> pd.DataFrame:
+def listed_papers(searcher: Searcher, query: str, filters: Filters) -> list[Paper]:
     """Papers matching the search box and the filters (all of them for an empty box)."""
     if query.strip():
-        papers: list[Paper] = [h.paper for h in searcher.search(query, k=50, filters=filters)]
-    else:
-        papers = [p for p in searcher.papers.values() if filters.allows(p)]
-        papers.sort(key=lambda p: (-(p.year or 0), p.title.casefold()))
+        return [h.paper for h in searcher.search(query, k=50, filters=filters)]
+    papers = [p for p in searcher.papers.values() if filters.allows(p)]
+    papers.sort(key=lambda p: (-(p.year or 0), p.title.casefold()))
+    return papers
+
+
+def browse_papers(searcher: Searcher, query: str, filters: Filters) -> pd.DataFrame:
+    """The paper browser's table for the search box and the filters."""
+    return papers_table(listed_papers(searcher, query, filters))
+
+
+def papers_table(papers: Sequence[Paper]) -> pd.DataFrame:
     code = {True: "yes", False: "no", None: ""}
     rows = [
         [p.title, p.author_line(), p.year or "", p.category or "", code[p.has_code], p.source]
@@ -550,20 +596,40 @@ def marked_map(base: pd.DataFrame, answer: Answer | None) -> Any:
 
 
 # --- downloads -----------------------------------------------------------------------------
-def export_files(answer: Answer, folder: Path) -> tuple[str | None, str | None, str | None]:
-    """The answer as Markdown and LaTeX, its cited papers as BibTeX, in a fresh folder."""
+# The cited papers' reference files offered under an answer, and their file name endings.
+EXPORT_SUFFIX = {"bibtex": ".bib", "ris": ".ris", "csl-json": ".json"}
+EXPORT_LABELS = [("BibTeX", "bibtex"), ("RIS", "ris"), ("CSL-JSON", "csl-json")]
+
+
+def export_files(answer: Answer, folder: Path) -> tuple[str | None, ...]:
+    """The answer as Markdown and LaTeX, its cited papers as BibTeX, RIS and CSL-JSON, in a
+    fresh folder (no reference files when nothing is cited)."""
     from assistant import export
 
     out = folder / uuid.uuid4().hex
     out.mkdir(parents=True)
-    md, tex, bib = out / "answer.md", out / "answer.tex", out / "references.bib"
+    md, tex = out / "answer.md", out / "answer.tex"
     md.write_text(export.to_markdown(answer.text, answer.citations), encoding="utf-8")
     tex.write_text(export.to_latex(answer.text, answer.citations), encoding="utf-8")
     papers = export.cited_papers(answer.text, answer.citations)
-    if not papers:
-        return str(md), str(tex), None
-    bib.write_text(export.bibtex(papers), encoding="utf-8")
-    return str(md), str(tex), str(bib)
+    references: list[str | None] = []
+    for fmt, suffix in EXPORT_SUFFIX.items():
+        if not papers:
+            references.append(None)
+            continue
+        path = out / f"references{suffix}"
+        path.write_text(export.EXPORT_FORMATS[fmt](papers), encoding="utf-8")
+        references.append(str(path))
+    return (str(md), str(tex), *references)
+
+
+def with_collection(settings: Settings, name: str) -> Settings:
+    """The same settings for collection ``name`` (its own folder and index)."""
+    return (
+        settings
+        if name == settings.collection
+        else settings.model_copy(update={"collection": name})
+    )
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -600,15 +666,35 @@ JS = """
 
 
 class Page:
-    """The event handlers; each gets the session's state and returns the page's updates."""
+    """The event handlers; each gets the session's state and returns the page's updates.
+
+    Each collection has its :class:`Library`, opened when a session first picks it; a
+    session works in one collection at a time (``Session.collection``).
+    """
 
     def __init__(self, library: Library):
-        self.library = library
+        self.first = library
+        self.libraries = {library.settings.collection: library}
+        self._lock = threading.Lock()
 
-    def _map(self, answer: Answer | None) -> Any:
-        return (
-            marked_map(self.library.collection_map(), answer) if self.library.ready else gr.skip()
-        )
+    def library(self, session: Session | None, name: str | None = None) -> Library:
+        """The library of collection ``name``, else of the session's collection."""
+        name = name or (session.collection if session else None) or self.first.settings.collection
+        with self._lock:
+            if name not in self.libraries:
+                settings = with_collection(self.first.settings, name)
+                self.libraries[name] = Library(settings, None, self.first.backend, self.first.local)
+            return self.libraries[name]
+
+    def collections(self) -> list[str]:
+        """The collections to pick from: the default, those on disk, those opened."""
+        from assistant.corpus import collection_names
+
+        names = collection_names(Path(self.first.settings.collections_dir))
+        return list(dict.fromkeys([*names, *self.libraries]))
+
+    def _map(self, library: Library, answer: Answer | None) -> Any:
+        return marked_map(library.collection_map(), answer) if library.ready else gr.skip()
 
     def respond(
         self,
@@ -623,9 +709,10 @@ class Page:
     ) -> Iterator[tuple[Any, ...]]:
         """Run the chosen action: stream its text, then show sources, downloads and the map.
 
-        Yields updates of: chat, sources, notice, question box, two downloads, map, session.
+        Yields updates of: chat, sources, notice, question box, five downloads, map, session.
         """
-        session, skip, library = session or Session(), gr.skip(), self.library
+        session, skip = session or Session(), gr.skip()
+        library = self.library(session)
         try:
             if library.searcher is None:
                 status = re.sub(r"<[^>]+>", "", library.status()).strip()
@@ -639,7 +726,7 @@ class Page:
             model, mode = library.model(session)
         except AssistantError as e:
             gr.Warning(str(e))
-            yield skip, skip, f"⚠ {e}", skip, skip, skip, skip, skip, session
+            yield skip, skip, f"⚠ {e}", skip, skip, skip, skip, skip, skip, skip, session
             return
         request = Request(text, library.searcher, model, mode, filters, session.history)
         turn = Turn(" ".join(text.split()), action_name)
@@ -654,6 +741,8 @@ class Page:
             off,
             off,
             off,
+            off,
+            off,
             skip,
             session,
         )
@@ -664,6 +753,8 @@ class Page:
                         chat_messages(session),
                         sources_html(piece),
                         "Writing…",
+                        skip,
+                        skip,
                         skip,
                         skip,
                         skip,
@@ -684,6 +775,8 @@ class Page:
                         skip,
                         skip,
                         skip,
+                        skip,
+                        skip,
                         session,
                     )
         except Exception as e:  # an error is a message in the page; the page keeps running
@@ -694,23 +787,21 @@ class Page:
             )
             turn.text = f"⚠ {message}"
             gr.Warning(message)
-            yield chat_messages(session), skip, turn.text, skip, skip, skip, skip, skip, session
+            yield chat_messages(session), skip, turn.text, *[skip] * 7, session
             return
         answer = turn.answer
         assert answer is not None
         note = written_by(answer, model)
         if answer.question != turn.question and action_name == "Answer":
             note = f"Read as: *{answer.question}*\n\n{note}"
-        md, tex, bib = (None,) * 3 if answer.refused else export_files(answer, library.folder)
+        files = (None,) * 5 if answer.refused else export_files(answer, library.folder)
         yield (
             chat_messages(session),
             sources_html(answer),
             note,
             skip,
-            gr.DownloadButton(value=md, interactive=md is not None),
-            gr.DownloadButton(value=tex, interactive=tex is not None),
-            gr.DownloadButton(value=bib, interactive=bib is not None),
-            self._map(answer),
+            *(gr.DownloadButton(value=f, interactive=f is not None) for f in files),
+            self._map(library, answer),
             session,
         )
 
@@ -724,7 +815,7 @@ class Page:
         return (
             chat_messages(session),
             sources_html(session.answer),
-            self._map(session.answer),
+            self._map(self.library(session), session.answer),
             session,
         )
 
@@ -733,7 +824,8 @@ class Page:
         session = session or Session()
         session.turns, session.shown = [], -1
         off = gr.DownloadButton(value=None, interactive=False)
-        return [], sources_html(None), "", off, off, off, self._map(None), session
+        library = self.library(session)
+        return [], sources_html(None), "", *[off] * 5, self._map(library, None), session
 
     def views(
         self,
@@ -743,16 +835,18 @@ class Page:
         category: str | None,
         has_code: bool,
         query: str,
+        session: Session | None = None,
     ) -> tuple[Any, Any]:
         """The paper browser and the papers-per-year chart under the filters."""
-        if self.library.searcher is None:
+        searcher = self.library(session).searcher
+        if searcher is None:
             return gr.skip(), gr.skip()
         try:
             filters = make_filters(author, year_from, year_to, category, has_code)
         except QuestionError:  # a year still being typed; asking says what is wrong
             return gr.skip(), gr.skip()
-        searcher = self.library.searcher
-        return browse_papers(searcher, query, filters), papers_per_year(searcher, filters)
+        papers = listed_papers(searcher, query, filters)
+        return papers_table(papers), papers_per_year(searcher, filters)
 
     def status(
         self,
@@ -765,7 +859,7 @@ class Page:
         query: str,
     ) -> tuple[Any, ...]:
         """The status line; once the index is ready, the collection views and no more ticks."""
-        library = self.library
+        library = self.library(session)
         if library.searcher is None:
             active = library.phase != "failed"
             return library.status(), gr.Timer(active=active), *[gr.skip()] * 4
@@ -775,9 +869,96 @@ class Page:
             library.status(),
             gr.Timer(active=False),
             gr.Dropdown(choices=["", *categories]),
-            *self.views(author, year_from, year_to, category, has_code, query),
-            self._map(answer),
+            *self.views(author, year_from, year_to, category, has_code, query, session),
+            self._map(library, answer),
         )
+
+    def switch(self, name: str, session: Session | None) -> tuple[Any, ...]:
+        """Work in another collection: a new chat there; the status tick fills the views."""
+        session = session or Session()
+        if name and name != (session.collection or self.first.settings.collection):
+            session.collection, session.turns, session.shown = name, [], -1
+        library = self.library(session)
+        note = f"Collection **{session.collection or self.first.settings.collection}**."
+        off = gr.DownloadButton(value=None, interactive=False)
+        return (
+            [],
+            sources_html(None),
+            note,
+            *[off] * 5,
+            library.status(),
+            gr.Timer(active=True),
+            session,
+        )
+
+    def add_papers(
+        self, files: list[str] | None, new_name: str, session: Session | None
+    ) -> tuple[Any, ...]:
+        """Add uploaded reference files to the session's collection, or to a new one."""
+        from assistant.config import COLLECTION_NAME
+
+        session, skip = session or Session(), gr.skip()
+        new_name = (new_name or "").strip()
+        if not files:
+            return "⚠ choose one or more files first", skip, skip, skip, session
+        if new_name and not re.fullmatch(COLLECTION_NAME, new_name):
+            message = (
+                f"⚠ {new_name!r} cannot name a collection: use up to 32 letters, digits or _, "
+                "starting with a letter or digit"
+            )
+            return message, skip, skip, skip, session
+        library = self.library(session, new_name or None)
+        paths = [Path(f) for f in files]
+        try:
+            report = library.add(paths, [p.name for p in paths])
+        except AssistantError as e:
+            return f"⚠ {e}", skip, skip, skip, session
+        if new_name and new_name != session.collection:
+            session.collection, session.turns, session.shown = new_name, [], -1
+        name = session.collection or self.first.settings.collection
+        lines = [f"**{name}**: {report.summary()}."]
+        lines += [f"- {f.name}: {f.format}, {f.entries} entries" for f in report.files]
+        lines += [f"- rejected {problem}" for problem in report.rejected]
+        return (
+            "\n".join(lines),
+            gr.Dropdown(choices=self.collections(), value=name),
+            library.status(),
+            gr.Timer(active=True),
+            session,
+        )
+
+    def export_listed(
+        self,
+        fmt: str,
+        author: str,
+        year_from: Any,
+        year_to: Any,
+        category: str | None,
+        has_code: bool,
+        query: str,
+        session: Session | None,
+    ) -> Any:
+        """The papers the browser lists (search box and filters) as a reference file."""
+        from assistant import export
+
+        library = self.library(session)
+        if library.searcher is None:
+            gr.Warning("the index is not ready yet")
+            return None
+        try:
+            filters = make_filters(author, year_from, year_to, category, has_code)
+        except QuestionError as e:
+            gr.Warning(str(e))
+            return None
+        papers = listed_papers(library.searcher, query, filters)
+        if not papers:
+            gr.Warning("no papers are listed: widen the filters")
+            return None
+        out = library.folder / uuid.uuid4().hex
+        out.mkdir(parents=True)
+        path = out / f"{library.settings.collection}{EXPORT_SUFFIX[fmt]}"
+        path.write_text(export.EXPORT_FORMATS[fmt](papers), encoding="utf-8")
+        return str(path)
 
     def pick(self, table: pd.DataFrame, evt: gr.SelectData) -> tuple[str, str]:
         """A paper selected in the browser becomes the question."""
@@ -791,7 +972,9 @@ class Page:
         """Switch this session's model. The key stays on the server; its field is emptied."""
         from assistant.llm import ChatModel
 
-        session, settings = session or Session(), self.library.settings
+        session = session or Session()
+        library = self.library(session)
+        settings = library.settings
         key = key.strip() or os.environ.get("OPENAI_API_KEY", "")
         if choice == "openai":
             url = url.strip() or os.environ.get("OPENAI_BASE_URL", "")
@@ -802,7 +985,7 @@ class Page:
             session.endpoint = ChatModel("openai", name, url, key, settings.llm_timeout)
         previous, session.backend = session.backend, choice
         try:
-            model, _ = self.library.model(session)
+            model, _ = library.model(session)
         except AssistantError as e:
             session.backend = previous
             return f"⚠ {e}", "", session
@@ -829,7 +1012,12 @@ def build_app(
     with gr.Blocks(title="Research assistant", analytics_enabled=False) as demo:
         session = gr.State(None)
         gr.Markdown("## Research assistant\nAnswers from the paper collection, every claim cited.")
-        status = gr.HTML(library.status(), elem_id="status")
+        with gr.Row(equal_height=True):
+            status = gr.HTML(library.status(), elem_id="status")
+            picker = gr.Dropdown(
+                page.collections(), value=library.settings.collection, label="Collection",
+                scale=0, min_width=200, elem_id="collection",
+            )  # fmt: skip
         timer = gr.Timer(1.0, active=not library.ready)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -857,6 +1045,12 @@ def build_app(
                         size="sm",
                         elem_id="download-bib",
                     )
+                    ris_file = gr.DownloadButton(
+                        "(RIS)", interactive=False, size="sm", elem_id="download-ris"
+                    )
+                    csl_file = gr.DownloadButton(
+                        "(CSL-JSON)", interactive=False, size="sm", elem_id="download-csl"
+                    )
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_html(None), elem_id="sources")
@@ -881,6 +1075,29 @@ def build_app(
                     interactive=False, wrap=True, max_height=420, elem_id="papers",
                     column_widths=["38%", "22%", "7%", "8%", "6%", "19%"],
                 )  # fmt: skip
+                with gr.Row():
+                    export_format = gr.Radio(
+                        EXPORT_LABELS, value="bibtex", label="Export the listed papers as",
+                        scale=3,
+                    )  # fmt: skip
+                    export_button = gr.Button("Export", scale=1, elem_id="export")
+                export_file = gr.File(
+                    label="Listed papers", interactive=False, elem_id="export-file"
+                )
+            with gr.Tab("Add papers"):
+                gr.Markdown(
+                    "Add a reading list exported from Zotero, Mendeley, EndNote or a `.bib` "
+                    f"file. Formats read: {', '.join(FORMATS_READ)}. Entries without an "
+                    "abstract are listed, never cited for content."
+                )
+                uploads = gr.File(file_count="multiple", label="Reference files", elem_id="upload")
+                new_collection = gr.Textbox(
+                    label="Into a new collection (optional)",
+                    placeholder="empty: the collection picked above",
+                    elem_id="new-collection",
+                )
+                add_button = gr.Button("Add papers", variant="primary", elem_id="add-papers")
+                added = gr.Markdown(elem_id="added")
             with gr.Tab("Map"):
                 gr.Markdown(
                     "Papers placed by their embeddings (PCA), coloured by theme; hover for the title."
@@ -906,21 +1123,33 @@ def build_app(
                 apply = gr.Button("Use this backend")
                 backend_note = gr.Markdown()
 
+        downloads = [md_file, tex_file, bib_file, ris_file, csl_file]
         gr.on(
             [question.submit, send.click], page.respond, [question, act, *filters, session],
-            [chat, sources, notice, question, md_file, tex_file, bib_file, plot, session],
+            [chat, sources, notice, question, *downloads, plot, session],
             api_name="respond", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers",
         )  # fmt: skip
         chat.select(page.show_turn, [session], [chat, sources, plot, session], **LIGHT)
         new_chat.click(
             page.new_chat,
             [session],
-            [chat, sources, notice, md_file, tex_file, bib_file, plot, session],
+            [chat, sources, notice, *downloads, plot, session],
             **LIGHT,
         )
         gr.on(
             [c.change for c in filters] + [browse.submit, find.click], page.views,
-            [*filters, browse], [table, years], trigger_mode="always_last", **LIGHT,
+            [*filters, browse, session], [table, years], trigger_mode="always_last", **LIGHT,
+        )  # fmt: skip
+        export_button.click(
+            page.export_listed, [export_format, *filters, browse, session], [export_file], **LIGHT
+        )
+        picker.input(
+            page.switch, [picker, session],
+            [chat, sources, notice, *downloads, status, timer, session], **LIGHT,
+        )  # fmt: skip
+        add_button.click(
+            page.add_papers, [uploads, new_collection, session],
+            [added, picker, status, timer, session], concurrency_limit=1, concurrency_id="adding",
         )  # fmt: skip
         table.select(page.pick, [table], [question, notice], **LIGHT)
         apply.click(

@@ -35,7 +35,7 @@ def test_ingest_json(run_cli, default_report):
     assert rc == 0, err
     (report,) = json_lines(out)
     assert {"entries", "papers", "merged", "chunks", "skipped", "seconds"} <= set(report)
-    assert (report["entries"], report["papers"], report["merged"]) == (330, 312, 18)
+    assert (report["entries"], report["papers"], report["merged"]) == (330, 310, 20)
     assert report["chunks"] == default_report.chunks
     assert report["skipped"] == []
     assert report["reused"] is True  # the session already built it

@@ -23,8 +23,8 @@ def collection():
 
 def test_default_collection_counts(collection):
     assert collection.entries == 330
-    assert len(collection.papers) == 312
-    assert collection.merged == 18
+    assert len(collection.papers) == 310
+    assert collection.merged == 20
     assert collection.problems == []
 
 
@@ -123,17 +123,43 @@ def test_profile_entry(collection):
 
 def test_merged_paper_keeps_every_source_and_richest_metadata(collection):
     multi = [p for p in collection.papers if len(p.sources) > 1]
-    assert len(multi) == 17
+    assert len(multi) == 19
     # A paper listed on a daily page (no authors, no year) and on the profile page.
     rich = [p for p in multi if {s.file[:3] for s in p.sources} >= {"004"}]
     assert rich and all(p.authors and p.year for p in rich)
 
 
-def test_same_title_different_abstract_are_two_versions(collection):
+def test_two_versions_of_an_abstract_are_one_paper_keeping_both(collection):
+    # UniNet is listed twice by Jihao Liu et al. (2021 and 2022) with two abstracts.
     uninet = [p for p in collection.papers if p.title.startswith("UniNet: Unified Architecture")]
-    assert len(uninet) == 2
-    assert uninet[0].id != uninet[1].id
-    assert uninet[0].bibkey != uninet[1].bibkey
+    assert len(uninet) == 1
+    paper = uninet[0]
+    assert len(paper.sources) == 2 and len(paper.other_abstracts) == 1
+    assert len(paper.abstract) > len(paper.other_abstracts[0])  # the longest is indexed
+    assert paper.abstract.startswith("Recently, transformer and multi-layer perceptron")
+    # Listed once with authors and once on a daily page without them: still one paper.
+    uniformer = [p for p in collection.papers if p.title.startswith("UniFormer: Unifying Conv")]
+    assert len(uniformer) == 1 and uniformer[0].authors[0] == "Kunchang Li"
+
+
+def test_same_title_by_another_first_author_stays_another_paper():
+    def entry(author: str, abstract: str, line: int) -> Entry:
+        return Entry(
+            title="Deep Learning for Tables",
+            abstract=abstract,
+            authors=[author],
+            source=Source("f", line),
+        )
+
+    papers = merge(
+        [
+            entry("Ann Smith", "We parse tables.", 1),
+            entry("Bo Chen", "We generate tables.", 5),
+            entry("A. Smith", "We parse tables, again.", 9),
+        ]
+    )
+    assert len(papers) == 2
+    assert sorted(len(p.sources) for p in papers) == [1, 2]
 
 
 def test_ids_and_bibkeys_are_stable_and_unique(collection):
@@ -150,10 +176,10 @@ def test_bibkey_fallbacks():
     assert papers[0].bibkey == "anonnduntitled"
 
 
-def test_merge_needs_same_title_and_abstract():
+def test_merge_needs_same_title_and_abstract_or_first_author():
     a = Entry(title="T", abstract="Same words here.", source=Source("a", 1), year=2020)
     b = Entry(title="T", abstract="Same  words here.", source=Source("b", 5), authors=["X Y"])
-    c = Entry(title="T", abstract="Other words.", source=Source("c", 9))
+    c = Entry(title="T", abstract="Other words.", source=Source("c", 9), authors=["Q Z"])
     papers = merge([a, b, c])
     assert len(papers) == 2
     assert papers[0].sources == [Source("a", 1), Source("b", 5)]
@@ -218,7 +244,7 @@ def test_bad_file_is_skipped_and_the_rest_loaded(tmp_path):
     (tmp_path / "zz_bad.txt").write_bytes(b"\xff\xfe broken")
     (tmp_path / "zz_prose.txt").write_text("just some words\nthat are not a listing\n")
     c = load_collection(tmp_path)
-    assert len(c.papers) == 312
+    assert len(c.papers) == 310
     assert {(p.file, p.line) for p in c.problems} == {("zz_bad.txt", 0), ("zz_prose.txt", 0)}
     assert any("format not recognised" in p.reason and "BibTeX" in p.reason for p in c.problems)
 

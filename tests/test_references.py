@@ -174,3 +174,40 @@ def test_assistant_add_imports_only_what_is_new_and_export_writes_it_back(tmp_pa
     rc, _, err = run_assistant("add", str(notes), storage=index.storage, seeds=index.seeds)
     assert rc == 1 and "format not recognised" in err and "BibTeX" in err
     assert not (index.seeds / "notes.md").exists()
+
+
+def test_a_named_collection_has_its_own_folder_and_index(tmp_path, make_index):
+    import subprocess
+    import sys
+
+    from conftest import REPO, cli_env
+
+    index = make_index()
+    default_papers = len(load_collection(index.seeds).papers)
+    library = tmp_path / "zotero.bib"
+    library.write_text(ZOTERO_BIB)
+    env = cli_env(index.storage, index.seeds, {"ASSISTANT_COLLECTIONS_DIR": str(tmp_path / "c")})
+
+    def assistant(*args: str) -> tuple[int, str, str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "assistant", *args],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        return proc.returncode, proc.stdout, proc.stderr
+
+    rc, out, err = assistant("--collection", "reading", "add", str(library))
+    assert rc == 0, err
+    assert "added 2 papers" in out and "the collection has 2 papers" in out
+    assert (tmp_path / "c" / "reading" / "zotero.bib").is_file()
+    assert (index.storage / "collections" / "reading" / "manifest.json").is_file()
+    rc, out, err = assistant("--collection", "reading", "search", "pruning DETR queries", "--json")
+    assert rc == 0, err
+    titles = [r["title"] for r in json.loads(out)["results"]]
+    assert titles[0] == "Sparse DETR Queries for Fast Detection" and len(titles) <= 2
+    # The default collection did not change, and both are listed.
+    assert len(load_collection(index.seeds).papers) == default_papers
+    rc, out, err = assistant("collections")
+    assert rc == 0, err
+    assert "* papers:" in out and "reading:" in out and "(1 files)" in out
+    rc, _, err = assistant("--collection", "no/such", "search", "x")
+    assert rc == 1 and "ASSISTANT_COLLECTION" in err

@@ -438,6 +438,6 @@ def test_queries_in_the_fields_words_are_searched_as_written(searcher):
 
 
 def test_a_big_collection_fuses_shallower_lists(searcher):
-    assert searcher.depth == SEARCH_DEPTH  # the 312 chunks of the default collection
+    assert searcher.depth == SEARCH_DEPTH  # the 310 chunks of the default collection
     assert fusion_depth(BIG_COLLECTION_CHUNKS) == SEARCH_DEPTH
     assert fusion_depth(BIG_COLLECTION_CHUNKS + 1) == BIG_COLLECTION_DEPTH < SEARCH_DEPTH

@@ -96,17 +96,15 @@ def client(url: str) -> Any:
 
 def ask(session: Any, text: str, action: str = "Answer", filters: tuple = NO_FILTERS) -> dict:
     """Send through the page's ``respond`` event; the final state of what it updates."""
-    chat, sources, notice, _box, md, tex, bib, _map = session.predict(
+    chat, sources, notice, _box, *downloads, _map = session.predict(
         text, action, *filters, api_name="/respond"
     )
-    files = [f.get("value") if isinstance(f, dict) else f for f in (md, tex, bib)]  # update or path
+    files = [f.get("value") if isinstance(f, dict) else f for f in downloads]  # update or path
     return {
         "chat": chat,
         "sources": sources,
         "notice": notice,
-        "md": files[0],
-        "tex": files[1],
-        "bib": files[2],
+        **dict(zip(["md", "tex", "bib", "ris", "csl"], files, strict=True)),
     }
 
 
@@ -205,6 +203,85 @@ def test_page_loads_with_network_closed(url: str, browser: Any) -> None:
     assert outside == []
 
 
+def test_browser_upload_box_adds_papers_picks_collections_and_exports(
+    make_index: Any, browser: Any, tmp_path: Path
+) -> None:
+    """A reading list added in the page: counts and the rejected entry's line, the new papers
+    in the browser, a new collection picked and left, the listed papers exported as RIS."""
+    import json
+
+    import rispy
+    from playwright.sync_api import expect
+    from test_references import ZOTERO_BIB, ZOTERO_CSL
+
+    from assistant.retrieval import Searcher
+    from assistant.web import build_app, launch_options
+
+    index = make_index(collections_dir=tmp_path / "collections")
+    store = index.store()
+    store.ingest()
+    demo = build_app(index.settings(), searcher=Searcher(store), backend="extractive")
+    demo.launch(**launch_options("127.0.0.1", free_port()), prevent_thread_lock=True, quiet=True)
+    bib = tmp_path / "zotero.bib"
+    bib.write_text(ZOTERO_BIB, encoding="utf-8")
+    csl = tmp_path / "night.json"
+    csl.write_text(json.dumps(ZOTERO_CSL), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(str(demo.local_url))
+        status = page.locator("#status")
+        expect(status).to_contain_text(f"{SMALL_SEED_PAPERS} papers indexed", timeout=30_000)
+
+        page.get_by_role("tab", name="Add papers").click()
+        page.locator("#upload input[type=file]").set_input_files(str(bib))
+        expect(page.locator("#upload")).to_contain_text("zotero.bib", timeout=30_000)
+        page.locator("#add-papers").click()
+        added = page.locator("#added")
+        expect(added).to_contain_text("added 2 papers", timeout=120_000)
+        expect(added).to_contain_text("1 rejected")
+        expect(added).to_contain_text("zotero.bib:16")
+        expect(status).to_contain_text(f"{SMALL_SEED_PAPERS + 2} papers indexed")
+        assert (index.seeds / "zotero.bib").is_file()
+
+        page.get_by_role("tab", name="Papers", exact=True).click()
+        table = page.locator("#papers")
+        expect(table).to_contain_text("Sparse DETR Queries for Fast Detection", timeout=30_000)
+        page.get_by_label("RIS").check()
+        page.locator("#export").click()
+        link = page.locator("#export-file a").first
+        expect(link).to_be_visible(timeout=30_000)
+        with page.expect_download() as download:
+            link.click()
+        records = rispy.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        assert len(records) == SMALL_SEED_PAPERS + 2
+        assert "Sparse DETR Queries for Fast Detection" in {r["title"] for r in records}
+
+        # Into a new collection: the picker moves to it and only its paper is listed.
+        page.get_by_role("tab", name="Add papers").click()
+        page.locator("#upload button[aria-label='Clear']").first.click()
+        page.locator("#upload input[type=file]").set_input_files(str(csl))
+        expect(page.locator("#upload")).to_contain_text("night.json", timeout=30_000)
+        page.locator("#new-collection textarea").fill("reading")
+        page.locator("#add-papers").click()
+        expect(added).to_contain_text("reading: added 1 papers", timeout=120_000)
+        assert (tmp_path / "collections" / "reading" / "night.json").is_file()
+        expect(added).to_contain_text("night.json:")  # the record without a title
+        expect(page.locator("#collection input")).to_have_value("reading")
+        expect(status).to_contain_text("1 papers indexed", timeout=30_000)
+        page.get_by_role("tab", name="Papers", exact=True).click()
+        expect(table).to_contain_text("Self-Training for Night-Time Segmentation")
+        expect(table).not_to_contain_text("Sparse DETR Queries")
+
+        # Back to the first collection.
+        page.locator("#collection input").click()
+        page.get_by_role("option", name="papers").click()
+        expect(status).to_contain_text(f"{SMALL_SEED_PAPERS + 2} papers indexed", timeout=30_000)
+        expect(table).to_contain_text("Sparse DETR Queries", timeout=30_000)
+    finally:
+        page.close()
+        demo.close()
+
+
 # --- through gradio_client -----------------------------------------------------------------
 def test_eight_sessions_at_once_keep_their_own_chats(url: str) -> None:
     results: dict[str, Any] = {}
@@ -286,7 +363,7 @@ def test_first_start_builds_the_index_in_the_background(make_index: Any) -> None
     small = make_index()
     library = Library(small.settings(), None, "extractive")
     page = Page(library)
-    *_, notice, _box, _md, _tex, _bib, _map, _session = next(
+    _chat, _sources, notice, *_ = next(
         page.respond("What is InternVL3?", "Answer", *NO_FILTERS, None)
     )
     assert "not ready yet" in notice

@@ -6,9 +6,11 @@ A collection folder holds listing pages (three layouts) and reference-manager ex
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.config import COLLECTION_NAME, DEFAULT_COLLECTION
 from assistant.corpus.layouts import LAYOUTS, Parsed, Problem, detect
 from assistant.corpus.merge import merge
 from assistant.corpus.references import FORMATS, detect_reference
@@ -46,6 +48,11 @@ class Collection:
     def merged(self) -> int:
         """Entries folded into another entry of the same paper."""
         return self.entries - len(self.papers)
+
+
+# Bump when parsing or merging changes which papers the same files give: the index notices
+# and updates itself on the next start (re-embedding only the papers that changed).
+READER_VERSION = 2
 
 
 def read_listing(path: Path) -> str:
@@ -87,6 +94,20 @@ def collection_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def collection_names(collections_dir: Path) -> list[str]:
+    """The default collection, then one per folder under ``collections_dir``, by name."""
+    named = (
+        sorted(
+            p.name
+            for p in collections_dir.iterdir()
+            if p.is_dir() and re.fullmatch(COLLECTION_NAME, p.name)
+        )
+        if collections_dir.is_dir()
+        else []
+    )
+    return [DEFAULT_COLLECTION, *(n for n in named if n != DEFAULT_COLLECTION)]
+
+
 def load_collection(seeds_dir: Path) -> Collection:
     """Parse every file under ``seeds_dir`` (sorted by name) into papers.
 
@@ -94,7 +115,10 @@ def load_collection(seeds_dir: Path) -> Collection:
     problems with file and line (0 for a whole file); the rest is still loaded.
     """
     if not seeds_dir.is_dir():
-        raise SeedError(f"seeds folder {seeds_dir} not found; set ASSISTANT_SEEDS_DIR or --seeds")
+        raise SeedError(
+            f"seeds folder {seeds_dir} not found; add papers with `assistant add FILE`, or "
+            "set ASSISTANT_SEEDS_DIR or --seeds (the default collection's folder)"
+        )
     entries: list[Entry] = []
     problems: list[Problem] = []
     layouts: dict[str, str] = {}

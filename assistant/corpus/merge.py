@@ -84,7 +84,7 @@ def title_key(title: str) -> str:
 
 def _groups(entries: list[Entry]) -> list[list[Entry]]:
     """Entries of the same paper: the same title and abstract, the same DOI or arXiv id, or
-    a record without an abstract whose title and first author match a paper's."""
+    the same title and first author."""
     parent = list(range(len(entries)))
 
     def find(i: int) -> int:
@@ -106,33 +106,31 @@ def _groups(entries: list[Entry]) -> list[list[Entry]]:
                 join(seen[key], i)
             else:
                 seen[key] = i
-    with_text: dict[str, list[int]] = defaultdict(list)
+    # The same title with the same first author (or none given) is one paper: a reference
+    # without an abstract, or another version of the abstract (arXiv v1 and v2). A group
+    # knows its first authors, so one entry without authors never joins two of them.
+    firsts: list[set[str]] = [set() for _ in entries]
     for i, e in enumerate(entries):
-        if e.abstract.strip():
-            with_text[title_key(e.title)].append(i)
+        if e.authors:
+            firsts[find(i)].add(_surname(e.authors[0]))
+    by_title: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(entries):
-        if e.abstract.strip():
-            continue
-        for j in with_text.get(title_key(e.title), []):
-            if _same_first_author(e, entries[j]):
+        for j in by_title[title_key(e.title)]:
+            mine, theirs = firsts[find(i)], firsts[find(j)]
+            if not mine or not theirs or mine & theirs:
                 join(i, j)
-                break
+                firsts[find(i)] = mine | theirs
+        by_title[title_key(e.title)].append(i)
     groups: dict[int, list[Entry]] = defaultdict(list)
     for i, e in enumerate(entries):
         groups[find(i)].append(e)
     return list(groups.values())
 
 
-def _same_first_author(a: Entry, b: Entry) -> bool:
-    if not a.authors or not b.authors:
-        return True
-    return _surname(a.authors[0]) == _surname(b.authors[0])
-
-
 def merge(entries: list[Entry]) -> list[Paper]:
-    """One paper per (title, abstract), or per DOI or arXiv id across sources; a reference
-    without an abstract joins the paper of the same title and first author. The same title
-    with another abstract and nothing else in common is another version, kept apart.
+    """One paper per (title, abstract), per DOI or arXiv id, or per title and first author
+    across sources: a reference without an abstract, or another version of the abstract,
+    joins its paper. The same title by another first author stays another paper.
 
     A paper's text is its longest abstract (others are kept in ``other_abstracts``); papers
     keep the order of first appearance and every source of their entries.
