@@ -77,8 +77,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--author", help="author name contains this (case-insensitive)")
+    p.add_argument("--year-from", type=int, help="earliest year")
+    p.add_argument("--year-to", type=int, help="latest year")
+    p.add_argument("--category", help="category code, e.g. CV")
+    p.add_argument("--has-code", action="store_true", help="only papers with code")
+    p.add_argument("--venue", help="journal or proceedings title contains this")
+
+
 def _filters(args: argparse.Namespace) -> Any:
-    """The filters of a command's --author, --year-from, --year-to, --category, --has-code."""
+    """The filters of a command's --author, --year-from, --year-to, --category, --has-code,
+    --venue."""
     from assistant.retrieval import Filters
 
     return Filters(
@@ -87,6 +97,7 @@ def _filters(args: argparse.Namespace) -> Any:
         year_to=args.year_to,
         category=args.category,
         has_code=True if args.has_code else None,
+        venue=args.venue,
     )
 
 
@@ -406,21 +417,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="the collection as BibTeX, RIS or CSL-JSON")
     p.add_argument("--format", choices=["bibtex", "ris", "csl-json"], default="bibtex")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
-    p.add_argument("--author", help="author name contains this (case-insensitive)")
-    p.add_argument("--year-from", type=int, help="earliest year")
-    p.add_argument("--year-to", type=int, help="latest year")
-    p.add_argument("--category", help="category code, e.g. CV")
-    p.add_argument("--has-code", action="store_true", help="only papers with code")
+    _add_filter_arguments(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("search", help="find papers (reads queries from stdin without QUERY)")
     p.add_argument("query", nargs="?", help="what to look for; omit to read one per line")
     p.add_argument("-k", type=_positive, default=10, help="number of papers (default 10)")
-    p.add_argument("--author", help="author name contains this (case-insensitive)")
-    p.add_argument("--year-from", type=int, help="earliest year")
-    p.add_argument("--year-to", type=int, help="latest year")
-    p.add_argument("--category", help="category code, e.g. CV")
-    p.add_argument("--has-code", action="store_true", help="only papers with code")
+    _add_filter_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON line per query")
     p.set_defaults(func=cmd_search)
 

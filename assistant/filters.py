@@ -1,4 +1,4 @@
-"""Search filters (author, years, category, code flag) and their evaluation over a whole collection."""
+"""Search filters (author, years, category, code flag, venue) and their evaluation over a whole collection."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from assistant.papers import Paper
 
 @dataclass(frozen=True)
 class Filters:
-    """Narrow the collection: author substring, year range, category, code flag."""
+    """Narrow the collection: author substring, year range, category, code flag, venue
+    substring (a journal or proceedings title, from imported references)."""
 
     author: str | None = None
     year_from: int | None = None
     year_to: int | None = None
     category: str | None = None
     has_code: bool | None = None
+    venue: str | None = None
 
     @property
     def active(self) -> bool:
@@ -34,6 +36,8 @@ class Filters:
             return False
         if self.category and (paper.category or "").casefold() != self.category.casefold():
             return False
+        if self.venue and self.venue.casefold() not in (paper.venue or "").casefold():
+            return False
         return self.has_code is None or bool(paper.has_code) == self.has_code
 
 
@@ -42,7 +46,7 @@ class FilterIndex:
 
     Over 100k papers a filter is then a few array operations instead of a Python loop per
     paper and per chunk. Only the author substring is checked paper by paper, on the papers the
-    other filters leave.
+    other filters leave, and the venue substring likewise.
     """
 
     def __init__(self, papers: dict[str, Paper], chunk_papers: Iterable[str | None]):
@@ -74,7 +78,7 @@ class FilterIndex:
         if filters.has_code is not None:
             keep &= self._code == filters.has_code
         found = [self._order[i] for i in np.flatnonzero(keep)]
-        if filters.author:
+        if filters.author or filters.venue:
             found = [pid for pid in found if filters.allows(self._papers[pid])]
         return set(found)
 

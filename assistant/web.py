@@ -283,6 +283,9 @@ class Library:
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-ui-"))  # downloads
         atexit.register(shutil.rmtree, self.folder, True)
         if searcher is None:
+            # Held until the index is open, so that an upload waits for the first build
+            # instead of meeting its ingest lock (a new collection is opened, then added to).
+            self._adding.acquire()
             threading.Thread(target=self._open, name="open-index", daemon=True).start()
 
     @property
@@ -307,14 +310,17 @@ class Library:
         try:
             self.searcher, _ = open_searcher(Store(self.settings), indexing, notify)
             self.phase = "ready"
-            if self.backend == "local":  # start the local model now, not in the first answer
-                with contextlib.suppress(AssistantError):  # the first answer reports it
-                    self.model(Session())
         except AssistantError as e:
             self.phase, self.error = "failed", str(e)
         except Exception as e:  # the page reports it instead of dying
             log.exception("opening the index failed")
             self.phase, self.error = "failed", f"opening the index failed ({type(e).__name__})"
+        finally:
+            self._adding.release()
+        if self.phase == "ready" and self.backend == "local":
+            # Start the local model now, not in the first answer (which reports a failure).
+            with contextlib.suppress(AssistantError):
+                self.model(Session())
 
     def status(self) -> str:
         """What the library is doing, as HTML: a progress bar while indexing."""
@@ -477,7 +483,12 @@ def _year(text: Any, what: str) -> int | None:
 
 
 def make_filters(
-    author: str | None, year_from: Any, year_to: Any, category: str | None, has_code: bool
+    author: str | None,
+    year_from: Any,
+    year_to: Any,
+    category: str | None,
+    has_code: bool,
+    venue: str | None = None,
 ) -> Filters:
     """Filters from the page's controls (an empty control filters nothing)."""
     return Filters(
@@ -486,6 +497,7 @@ def make_filters(
         year_to=_year(year_to, "year to"),
         category=category or None,
         has_code=True if has_code else None,
+        venue=(venue or "").strip() or None,
     )
 
 
@@ -705,6 +717,7 @@ class Page:
         year_to: Any,
         category: str | None,
         has_code: bool,
+        venue: str,
         session: Session | None,
     ) -> Iterator[tuple[Any, ...]]:
         """Run the chosen action: stream its text, then show sources, downloads and the map.
@@ -722,7 +735,7 @@ class Page:
                 raise AssistantError(
                     f"unknown action {action_name!r}; choose one of {list(ACTIONS)}"
                 )
-            filters = make_filters(author, year_from, year_to, category, has_code)
+            filters = make_filters(author, year_from, year_to, category, has_code, venue)
             model, mode = library.model(session)
         except AssistantError as e:
             gr.Warning(str(e))
@@ -834,6 +847,7 @@ class Page:
         year_to: Any,
         category: str | None,
         has_code: bool,
+        venue: str,
         query: str,
         session: Session | None = None,
     ) -> tuple[Any, Any]:
@@ -842,7 +856,7 @@ class Page:
         if searcher is None:
             return gr.skip(), gr.skip()
         try:
-            filters = make_filters(author, year_from, year_to, category, has_code)
+            filters = make_filters(author, year_from, year_to, category, has_code, venue)
         except QuestionError:  # a year still being typed; asking says what is wrong
             return gr.skip(), gr.skip()
         papers = listed_papers(searcher, query, filters)
@@ -856,6 +870,7 @@ class Page:
         year_to: Any,
         category: str | None,
         has_code: bool,
+        venue: str,
         query: str,
     ) -> tuple[Any, ...]:
         """The status line; once the index is ready, the collection views and no more ticks."""
@@ -869,7 +884,7 @@ class Page:
             library.status(),
             gr.Timer(active=False),
             gr.Dropdown(choices=["", *categories]),
-            *self.views(author, year_from, year_to, category, has_code, query, session),
+            *self.views(author, year_from, year_to, category, has_code, venue, query, session),
             self._map(library, answer),
         )
 
@@ -935,6 +950,7 @@ class Page:
         year_to: Any,
         category: str | None,
         has_code: bool,
+        venue: str,
         query: str,
         session: Session | None,
     ) -> Any:
@@ -946,7 +962,7 @@ class Page:
             gr.Warning("the index is not ready yet")
             return None
         try:
-            filters = make_filters(author, year_from, year_to, category, has_code)
+            filters = make_filters(author, year_from, year_to, category, has_code, venue)
         except QuestionError as e:
             gr.Warning(str(e))
             return None
@@ -1062,7 +1078,8 @@ def build_app(
                 [""], value="", label="Category", allow_custom_value=True, elem_id="filter-category"
             )
             has_code = gr.Checkbox(label="Has code", elem_id="filter-code")
-        filters: list[Any] = [author, year_from, year_to, category, has_code]
+            venue = gr.Textbox(label="Venue contains", elem_id="filter-venue")
+        filters: list[Any] = [author, year_from, year_to, category, has_code, venue]
         with gr.Tabs():
             with gr.Tab("Papers"):
                 with gr.Row():

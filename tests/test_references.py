@@ -169,6 +169,11 @@ def test_assistant_add_imports_only_what_is_new_and_export_writes_it_back(tmp_pa
     assert rc == 0, err
     assert "TI  - Sparse DETR Queries for Fast Detection" in out
     assert "DO  - 10.1109/cvpr.2023.0001" in out
+    rc, out, err = run_assistant(
+        "export", "--venue", "ieee/cvf", storage=index.storage, seeds=index.seeds
+    )  # the venue filter: only the proceedings paper, not the arXiv one or the seeds
+    assert rc == 0, err
+    assert out.count("@") == 1 and "Sparse DETR Queries for Fast Detection" in out
     notes = tmp_path / "notes.md"
     notes.write_text("just my notes\n")
     rc, _, err = run_assistant("add", str(notes), storage=index.storage, seeds=index.seeds)

@@ -227,7 +227,7 @@ def test_filter_matching_nothing_returns_nothing(searcher, filters, mode):
 
 @pytest.mark.parametrize("mode", ["dense", "hybrid"])
 def test_filters_apply_in_dense_and_hybrid_modes(searcher, mode):
-    f = Filters(author="song", year_to=2021)
+    f = Filters(author="song", year_to=2022)  # 17 papers: more than k, so search must choose
     assert len(searcher.allowed(f)) > 10
     hits = searcher.search("face detection", k=10, filters=f, mode=mode)
     assert len(hits) == 10

@@ -50,7 +50,7 @@ SESSIONS = {
     "kMaX-DeepLab": "What is kMaX-DeepLab?",
 }
 FOLLOW_UP = "What do the authors propose?"
-NO_FILTERS = ("", "", "", "", False)  # author, year from, year to, category, has code
+NO_FILTERS = ("", "", "", "", False, "")  # author, years from and to, category, code, venue
 
 
 def free_port() -> int:
@@ -337,7 +337,7 @@ def test_answer_streams_then_search_errors_and_a_dead_endpoint(url: str, caplog:
     for odd in ["what\x1b[31m does Teach-DETR\x07 propose?", "Teach-DETR 提出了什么方法？"]:
         result = ask(session, odd)
         assert first_source_title(result["sources"]).startswith("Teach-DETR"), result["notice"]
-    narrowed = ask(session, "detection", filters=("", "20x4", "", "", False))
+    narrowed = ask(session, "detection", filters=("", "20x4", "", "", False, ""))
     assert "year from must be a year" in narrowed["notice"]
 
     # An endpoint that refuses: the answer still comes, from the evidence, with a visible note;
