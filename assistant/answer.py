@@ -142,7 +142,7 @@ def _singular(rest: str) -> str:
     return f"{verb} {tail}"
 
 
-def _plural(rest: str) -> str:
+def plural_verb(rest: str) -> str:
     """ "describes X" -> "describe X": several authors take the plural verb."""
     verb, _, tail = rest.partition(" ")
     if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
@@ -210,7 +210,11 @@ class Answerer:
         # A model trusted to write is trusted to read requests and judge relevance too; the
         # tiny model (``phrase``) does neither, and the fixed rules read for it.
         capable = model if mode == "write" else None
-        self.reader = RequestReader(searcher, capable.for_task("read") if capable else None)
+        self.reader = RequestReader(
+            searcher,
+            capable.for_task("read") if capable else None,
+            capable.for_task("judge") if capable else None,
+        )
         self.judge = RelevanceJudge(capable.for_task("judge")) if capable else None
 
     @property
@@ -363,7 +367,7 @@ class Answerer:
         )
         if named != sentence:  # "This paper describes" -> "Huang et al. describe"
             singular = not who.endswith("et al.") and " and " not in who
-            sentence = f"{who} {named if singular else _plural(named)}"
+            sentence = f"{who} {named if singular else plural_verb(named)}"
         words = sentence.split()
         if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!")):
             return None
@@ -438,27 +442,7 @@ class Answerer:
             yield piece
 
     def _check(self, sentence: str, numbered: dict[int, Evidence]) -> str | None:
-        """A generated sentence if it is grounded: valid markers, supported, no new links."""
-        s = keep_markers(sentence.strip(), set(numbered))
-        if not s or "http" in s.lower() or "www." in s.lower():
-            return None
-        cited = markers(s)
-        if not cited:
-            # A small model often names the paper instead of citing it ("Teach-DETR proposes
-            # ..."): a sentence that one paper's facts support, and that names it or is the
-            # only paper, is cited to that paper.
-            backing = [n for n, e in numbered.items() if is_supported(s, paper_facts(e.paper))]
-            named = [n for n in backing if _names(s, numbered[n].paper)]
-            if len(named) == 1 or (len(numbered) == 1 and backing):
-                return with_marker(s, (named or backing)[0])
-            # Uncited sentences may connect, but may not state facts about papers.
-            plain = re.sub(r"[^\w\s]", "", s)
-            has_fact = any(ch.isdigit() for ch in plain) or any(
-                w[:1].isupper() for w in plain.split()[1:]
-            )
-            return None if has_fact else s
-        evidence = " ".join(paper_facts(numbered[n].paper) for n in cited)
-        return s if is_supported(s, evidence) else None
+        return grounded(sentence, {n: e.paper for n, e in numbered.items()})
 
     # --- requests for a list: every matching paper, from the metadata ----------------------
     def _list_answer(
@@ -519,6 +503,36 @@ def _names(sentence: str, paper: Paper) -> bool:
     if ":" in paper.title and len(head) <= 40:
         names.append(head)
     return any(n and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", lowered) for n in names)
+
+
+def grounded(
+    sentence: str, papers: dict[int, Paper], facts: dict[int, str] | None = None
+) -> str | None:
+    """A generated sentence if it is grounded in the numbered ``papers``: valid markers,
+    supported by the facts of the papers it cites, no links; else None.
+
+    ``facts``: what each paper's sentences may draw on (default :func:`paper_facts`).
+    """
+    facts = facts or {n: paper_facts(p) for n, p in papers.items()}
+    s = keep_markers(sentence.strip(), set(papers))
+    if not s or "http" in s.lower() or "www." in s.lower():
+        return None
+    cited = markers(s)
+    if not cited:
+        # A small model often names the paper instead of citing it ("Teach-DETR proposes
+        # ..."): a sentence that one paper's facts support, and that names it or is the only
+        # paper, is cited to that paper.
+        backing = [n for n in papers if is_supported(s, facts[n])]
+        named = [n for n in backing if _names(s, papers[n])]
+        if len(named) == 1 or (len(papers) == 1 and backing):
+            return with_marker(s, (named or backing)[0])
+        # Uncited sentences may connect, but may not state facts about papers.
+        plain = re.sub(r"[^\w\s]", "", s)
+        has_fact = any(ch.isdigit() for ch in plain) or any(
+            w[:1].isupper() for w in plain.split()[1:]
+        )
+        return None if has_fact else s
+    return s if is_supported(s, " ".join(facts[n] for n in cited)) else None
 
 
 def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:

@@ -17,6 +17,7 @@ from assistant.writing import (
     compare,
     drop_citation,
     related_work,
+    related_work_steps,
     review_outline,
     shorter,
     summarize,
@@ -156,13 +157,14 @@ def respond(
     model = rewriter(answerer)
     draft: Draft | None = None
     if request.intent == "related_work":
-        draft = related_work(request.topic, searcher, model, filters, topics)
-    elif request.intent == "review":
-        draft = review_outline(request.topic, searcher, filters, topics)
+        yield from related_work_steps(request.topic, searcher, model, filters, topics)
+        return
+    if request.intent == "review":
+        draft = review_outline(request.topic, searcher, filters, topics, model)
     elif request.intent == "compare":
-        draft = compare([searcher.papers[pid] for pid in request.papers])
+        draft = compare([searcher.papers[pid] for pid in request.papers], model)
     elif request.intent == "summarize":
-        draft = summarize(searcher.papers[request.papers[0]])
+        draft = summarize(searcher.papers[request.papers[0]], model)
     if draft is not None:
         yield draft.text
         yield draft
@@ -175,11 +177,6 @@ def respond(
 
 
 def rewriter(answerer: Answerer) -> ChatModel | None:
-    """The model that may rephrase a draft's paragraphs: an endpoint in ``write`` mode. The
-    bundled 0.5B model chooses the papers (it judges relevance) but does not rephrase: asked
-    to, it takes about a minute a draft on two cores and its paragraphs rarely pass the
-    checks that keep every paper cited."""
-    model = answerer.model
-    if answerer.mode != "write" or model is None or model.backend == "local":
-        return None
-    return model
+    """The model that writes drafts: any model trusted to write (the bundled Qwen models, an
+    endpoint); None for the tiny model, whose drafts are the evidence sentences."""
+    return answerer.model if answerer.mode == "write" else None

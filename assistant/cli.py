@@ -293,15 +293,15 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
     searcher = answerer.searcher
     model = rewriter(answerer)
     if args.command == "summarize":
-        _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher)), args)
+        _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher), model), args)
     elif args.command == "compare":
         papers = [writing.resolve_paper(name, searcher) for name in args.papers]
-        _emit_draft(writing.compare(papers), args)
+        _emit_draft(writing.compare(papers, model), args)
     else:
         topics = writing.TopicFilter(searcher, answerer.judge)
         for topic in _queries(args.topic):
             if args.command == "review":
-                draft = writing.review_outline(topic, searcher, topics=topics)
+                draft = writing.review_outline(topic, searcher, topics=topics, model=model)
             else:
                 draft = writing.related_work(topic, searcher, model, topics=topics)
             _emit_draft(draft, args)
@@ -334,7 +334,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if "retrieval" in sections:
         report.update(run_retrieval_eval(open_searcher(settings), folder))
     if "writing" in sections:
-        report["writing"] = run_writing_eval(open_searcher(settings), folder)
+        answerer = open_answerer(settings)
+        report["writing"] = run_writing_eval(answerer.searcher, folder, answerer)
     if "answers" in sections:
         report["answers"] = run_answer_eval(open_answerer(settings), folder)
     if "requests" in sections:
@@ -368,8 +369,8 @@ def report_text(report: dict[str, Any]) -> str:
             cells = "  ".join(f"{k} {v:.3f}" for k, v in m.items())
             lines.append(f"  {mode:<7} {cells}")
     if "writing" in report:
-        lines.append("writing (related work on the topic set)")
-        lines += [f"  {k:<26} {v}" for k, v in report["writing"].items()]
+        lines.append(f"writing (related work on the topic set, {report['writing']['backend']})")
+        lines += [f"  {k:<26} {v}" for k, v in report["writing"].items() if k != "backend"]
     for section in ("answers", "requests"):
         if section in report:
             lines.append(f"{section} ({report[section]['backend']} backend)")

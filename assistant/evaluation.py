@@ -95,6 +95,7 @@ def _sentence_support(answer: Any) -> tuple[int, int]:
     """(supported, total) over the answer's sentences that carry citation markers."""
     from assistant.answer import paper_facts
     from assistant.citations import is_supported, markers, split_sentences
+    from assistant.prose import plain_text
 
     by_n = {c.n: c.paper for c in answer.citations}
     supported = total = 0
@@ -105,7 +106,7 @@ def _sentence_support(answer: Any) -> tuple[int, int]:
         total += 1
         # Bold titles and theme headings name the paper or group; they are not claims.
         body = re.sub(r"\*\*[^*]+\*\*(\s*\([^)]*\))?", "", sentence)
-        supported += is_supported(body, " ".join(paper_facts(p) for p in cited))
+        supported += is_supported(body, plain_text(" ".join(paper_facts(p) for p in cited)))
     return supported, total
 
 
@@ -155,38 +156,80 @@ def run_answer_eval(answerer: Any, folder: Path | None = None) -> dict[str, Any]
     return out
 
 
-def run_writing_eval(searcher: Searcher, folder: Path | None = None) -> dict[str, Any]:
-    """Related-work drafts on the topic set: coverage, precision, support, BibTeX, speed."""
+def run_writing_eval(
+    searcher: Searcher, folder: Path | None = None, answerer: Any = None
+) -> dict[str, Any]:
+    """Related-work drafts on the topic set: share of the relevant papers cited, drafts that
+    cite a paper outside the relevant set, support of the cited sentences, prose checks
+    (theme names made of a word pair, raw LaTeX, sentences over 60 words), BibTeX, speed.
+
+    ``answerer``: its model writes and its judge checks the topic (None: evidence only).
+    """
     import bibtexparser
 
     from assistant.export import bibtex
-    from assistant.writing import TopicFilter, related_work
+    from assistant.prose import MAX_WORDS
+    from assistant.writing import Draft, TopicFilter, related_work_steps
 
     folder = folder or DEV_DATA
-    topics = TopicFilter(searcher)
-    recall, precision, times = [], [], []
-    supported = sentences = bib_complete = 0
+    model = answerer.model if answerer is not None and answerer.mode == "write" else None
+    topics = TopicFilter(searcher, answerer.judge if answerer is not None else None)
+    recall, precision, times, outline_times = [], [], [], []
+    supported = sentences = bib_complete = off_topic = pairs = raw = long = 0
+    written = {"model_sentences": 0, "model_rejected": 0, "evidence_sentences": 0}
     rows = load_set(folder, "topics")
     for row in rows:
         start = time.perf_counter()
-        draft = related_work(row["topic"], searcher, topics=topics)
+        draft, outline = None, None
+        for piece in related_work_steps(row["topic"], searcher, model, topics=topics):
+            if isinstance(piece, Draft):
+                draft = piece
+            elif outline is None:  # the outline comes first
+                outline = time.perf_counter() - start
+        assert draft is not None
         times.append(time.perf_counter() - start)
+        outline_times.append(outline if outline is not None else times[-1])
         truth = ids_for_titles(searcher, row["relevant"])
         cited = {c.paper.id for c in draft.citations}
         recall.append(len(truth & cited) / len(truth))
         precision.append(len(truth & cited) / len(cited) if cited else 1.0)
+        off_topic += bool(cited - truth)
         s, t = _sentence_support(draft)
         supported, sentences = supported + s, sentences + t
         entries = bibtexparser.loads(bibtex(draft.papers)).entries
         bib_complete += {e["ID"] for e in entries} == {p.bibkey for p in draft.papers}
+        headings = re.findall(r"\*\*([^*]+)\.\*\*", draft.text)
+        pairs += sum(bool(re.fullmatch(r"[\w-]+ and [\w-]+", h, re.I)) for h in headings)
+        prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
+        raw += len(re.findall(r"\\[A-Za-z]+|\$", prose))
+        long += sum(len(x.split()) > MAX_WORDS for x in _split(prose))
+        for key in written:
+            written[key] += draft.written_by.get(key, 0)
+
+    def p50(values: list[float]) -> float:
+        return round(sorted(values)[len(values) // 2], 2) if values else 0.0
+
     return {
         "topics": len(rows),
         "related_work_recall": round(sum(recall) / len(recall), 3),
         "related_work_precision": round(sum(precision) / len(precision), 3),
+        "drafts_citing_off_topic": f"{off_topic}/{len(rows)}",
         "support_rate": round(supported / sentences, 3) if sentences else 1.0,
+        "word_pair_theme_names": pairs,
+        "raw_latex_in_prose": raw,
+        "sentences_over_60_words": long,
         "bibtex_complete": f"{bib_complete}/{len(rows)}",
-        "draft_p50_s": round(sorted(times)[len(times) // 2], 2),
+        **written,
+        "outline_p50_s": p50(outline_times),
+        "draft_p50_s": p50(times),
+        "backend": model.backend if model is not None else "evidence",
     }
+
+
+def _split(text: str) -> list[str]:
+    from assistant.citations import split_sentences
+
+    return split_sentences(text.replace("\n", " "))
 
 
 REQUEST_DATA = Path(__file__).parent / "data" / "requests" / "dev"

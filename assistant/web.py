@@ -158,13 +158,17 @@ def search_action(req: Request) -> Iterator[str | Answer]:
 def _draft_answer(req: Request, draft: Any) -> Iterator[str | Answer]:
     """A writing draft shown like an answer: its text, then its citations."""
     yield draft.text
+    wrote = (
+        req.mode == "write" and req.model is not None and draft.written_by.get("model_sentences")
+    )
     yield Answer(
         req.text,
         draft.text,
         draft.citations,
         not draft.citations,
-        "evidence",
-        {"draft": len(draft.citations)},
+        req.model.backend if wrote and req.model else "evidence",
+        {"draft": len(draft.citations), **draft.written_by},
+        draft.note,
     )
 
 
@@ -173,7 +177,9 @@ def summarize_action(req: Request) -> Iterator[str | Answer]:
     """Problem, method and result of the paper named in the text (title, method name or id)."""
     from assistant import writing
 
-    yield from _draft_answer(req, writing.summarize(writing.resolve_paper(req.text, req.searcher)))
+    model = req.model if req.mode == "write" else None
+    paper = writing.resolve_paper(req.text, req.searcher)
+    yield from _draft_answer(req, writing.summarize(paper, model))
 
 
 @action("Compare")
@@ -183,7 +189,8 @@ def compare_action(req: Request) -> Iterator[str | Answer]:
 
     names = [n for n in re.split(r"\s*(?:,|;|\band\b|\bvs\.?)\s*", req.text) if n.strip()]
     papers = [writing.resolve_paper(n, req.searcher) for n in names]
-    yield from _draft_answer(req, writing.compare(papers))
+    model = req.model if req.mode == "write" else None
+    yield from _draft_answer(req, writing.compare(papers, model))
 
 
 @action("Related work")
@@ -192,7 +199,11 @@ def related_work_action(req: Request) -> Iterator[str | Answer]:
     from assistant import writing
 
     model = req.model if req.mode == "write" else None
-    yield from _draft_answer(req, writing.related_work(req.text, req.searcher, model, req.filters))
+    for piece in writing.related_work_steps(req.text, req.searcher, model, req.filters):
+        if isinstance(piece, writing.Draft):
+            yield from list(_draft_answer(req, piece))[1:]
+        else:
+            yield piece  # the outline, then each paragraph as it is written
 
 
 @action("Review outline")
@@ -200,7 +211,9 @@ def review_action(req: Request) -> Iterator[str | Answer]:
     """A literature-review outline on the topic in the text."""
     from assistant import writing
 
-    yield from _draft_answer(req, writing.review_outline(req.text, req.searcher, req.filters))
+    model = req.model if req.mode == "write" else None
+    draft = writing.review_outline(req.text, req.searcher, req.filters, model=model)
+    yield from _draft_answer(req, draft)
 
 
 # --- what one visitor has, what all share --------------------------------------------------

@@ -14,6 +14,7 @@ from assistant.errors import QuestionError
 from assistant.evaluation import DEV_DATA, ids_for_titles, load_set, run_writing_eval
 from assistant.export import bibtex
 from assistant.writing import (
+    Draft,
     TopicFilter,
     compare,
     drop_citation,
@@ -165,3 +166,80 @@ def test_cli_compare_latex(run_cli):
 def test_dev_topics_exist_in_the_collection(searcher):
     for row in load_set(DEV_DATA, "topics"):
         assert ids_for_titles(searcher, row["relevant"])
+
+
+# --- the bundled Qwen models write ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def qwen_writer(searcher):
+    from assistant.config import Settings
+    from assistant.llm import LocalModels
+
+    models = LocalModels(Settings())
+    answerer = Answerer(searcher, models.model("write"), "write")
+    yield answerer
+    models.stop()
+
+
+def _claims_supported(draft):
+    """Every sentence with a marker is supported by the papers it cites (plain-text facts)."""
+    import re
+
+    from assistant.answer import paper_facts
+    from assistant.citations import is_supported, split_sentences
+    from assistant.prose import plain_text
+
+    by_n = {c.n: c.paper for c in draft.citations}
+    for paragraph in draft.text.split("\n\n"):
+        body = re.sub(r"\*\*[^*]+\*\*", "", paragraph)  # headings and labels are no claims
+        for sentence in split_sentences(body.replace("\n", " ")):
+            cited = markers(sentence)
+            assert set(cited) <= set(by_n), sentence
+            if cited:
+                facts = plain_text(" ".join(paper_facts(by_n[n]) for n in cited))
+                assert is_supported(sentence, facts), sentence
+
+
+def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_checked(
+    qwen_writer, searcher
+):
+    import re
+
+    from assistant.prose import MAX_WORDS
+    from assistant.writing import Draft, related_work_steps
+
+    topic = "knowledge distillation from vision transformer teachers into smaller students"
+    pieces = list(
+        related_work_steps(
+            topic, searcher, qwen_writer.model, topics=TopicFilter(searcher, qwen_writer.judge)
+        )
+    )
+    *streamed, draft = pieces
+    assert isinstance(draft, Draft) and draft.citations
+    assert streamed[0].startswith("Outline for") and len(streamed) >= 2  # outline, paragraphs
+    assert draft.written_by["model_sentences"] > 0  # the model wrote, not only the abstracts
+    numbered_in_order(draft)
+    _claims_supported(draft)
+    outlined = set(map(int, re.findall(r"\[(\d+)\]", streamed[0])))
+    assert len(outlined) == len(draft.citations)  # no paper of the outline lost
+    headings = re.findall(r"\*\*([^*]+)\.\*\*", draft.text)
+    assert headings and not any(re.fullmatch(r"\w+ and \w+", h, re.I) for h in headings)
+    prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
+    assert "\\" not in prose and "$" not in prose
+    assert all(len(s.split()) <= MAX_WORDS for s in prose.split(". "))
+    assert not re.search(r"\b(we|our)\b", prose, re.I)
+
+
+def test_the_bundled_model_summarizes_and_compares_in_checked_words(qwen_writer, searcher):
+    summary = summarize(resolve_paper("Co-DETR", searcher), qwen_writer.model)
+    assert "**Method.**" in summary.text and "$" not in summary.text
+    assert "mathcal" not in summary.text  # the LaTeX of its name rendered or left out
+    _claims_supported(summary)
+    draft = compare(
+        [resolve_paper("Co-DETR", searcher), resolve_paper("Teach-DETR", searcher)],
+        qwen_writer.model,
+    )
+    assert {"task", "method", "data", "key result"} <= set(draft.table[0])
+    assert all(len(row["method"].split()) <= 40 for row in draft.table)
+    paragraph = draft.text.split("\n\n", 1)[1]
+    assert "[1]" in paragraph and "[2]" in paragraph and "$" not in paragraph
+    _claims_supported(Draft(draft.kind, draft.topic, paragraph, draft.citations))

@@ -1,0 +1,45 @@
+"""Prose hygiene: LaTeX from abstracts rendered or rejected, the rules a draft sentence keeps."""
+
+import pytest
+
+from assistant.prose import MAX_WORDS, is_clean, plain_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        (r"$\mathcal{C}$o-DETR trains faster", "Co-DETR trains faster"),
+        (r"a $4\times$ speed-up and $4.5\times$ fewer", "a 4× speed-up and 4.5× fewer"),
+        (r"with $\sim1M$ images", "with ~1M images"),
+        (r"$S^2AP$ prunes tokens", "S2AP prunes tokens"),
+        (r"a \textbf{fast} and \emph{\textit{simple}} net", "a fast and simple net"),
+        (r"priors, \eg, shapes, as in \cite{smith}", "priors, e.g., shapes, as in"),
+        (r"up to 50\% fewer", "up to 50% fewer"),
+        (r"code at \url{https://x.org}", "code at https://x.org"),
+    ],
+)
+def test_latex_in_abstracts_becomes_plain_text(raw, plain):
+    assert plain_text(raw) == plain
+
+
+def test_an_authors_own_macro_is_left_for_the_check_to_reject():
+    text = plain_text(r"Experiments show \model outperforms baselines.")
+    assert "\\model" in text and not is_clean(text)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We propose a detector that trains faster [1].",
+        "Our method outperforms the baselines [2].",
+        "The code is at https://github.com/x [1].",
+        "It reaches $40$ AP [1].",
+        " ".join(["word"] * (MAX_WORDS + 1)) + " [1].",
+    ],
+)
+def test_first_person_links_raw_math_and_long_sentences_are_not_clean(sentence):
+    assert not is_clean(sentence)
+
+
+def test_a_third_person_sentence_of_readable_length_is_clean():
+    assert is_clean("Huang et al. propose a detector that needs no post-processing [1].")
