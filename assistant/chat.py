@@ -16,6 +16,7 @@ from assistant.writing import (
     TopicFilter,
     compare,
     drop_citation,
+    merge_themes,
     related_work,
     related_work_steps,
     review_outline,
@@ -28,6 +29,14 @@ _SHORTER = re.compile(
 )
 _DROP = re.compile(r"^\s*(?:drop|remove|delete)\s+\[?(?P<n>\d+)\]?\W*$", re.IGNORECASE)
 _ADD_YEAR = re.compile(r"^\s*add (?:the )?(?P<year>(?:19|20)\d\d) papers?\W*$", re.IGNORECASE)
+_MERGE = re.compile(
+    r"^\s*merge (?:the )?(?:(?P<two>first two)|(?:themes? )?(?P<a>\d+) (?:and|&|with) "
+    r"(?:theme )?(?P<b>\d+))(?: themes?| sections?| paragraphs?)?\W*$",
+    re.IGNORECASE,
+)
+_AS_LATEX = re.compile(
+    r"^\s*(?:write|give|show|export) (?:it|this|the draft) (?:as|in) latex\W*$", re.IGNORECASE
+)
 _ANAPHORA = re.compile(
     r"\b(it|its|this paper|that paper|the paper|they|them|their|these|those|this one|that one)\b",
     re.IGNORECASE,
@@ -92,6 +101,14 @@ class ChatSession:
                 return shorter(last)
             if m := _DROP.match(text):
                 return drop_citation(last, int(m.group("n")))
+            if m := _MERGE.match(text):
+                a, b = (1, 2) if m.group("two") else (int(m.group("a")), int(m.group("b")))
+                return merge_themes(last, a, b)
+            if _AS_LATEX.match(text):
+                from assistant.export import to_latex
+
+                latex = to_latex(last.text, last.citations)
+                return Draft(last.kind, last.topic, latex, last.citations, last.table, "as LaTeX")
             if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
                 year = int(m.group("year"))
                 base = self.filters or Filters()

@@ -299,11 +299,12 @@ def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
         _emit_draft(writing.compare(papers, model), args)
     else:
         topics = writing.TopicFilter(searcher, answerer.judge)
+        filters = _filters(args)
         for topic in _queries(args.topic):
             if args.command == "review":
-                draft = writing.review_outline(topic, searcher, topics=topics, model=model)
+                draft = writing.review_outline(topic, searcher, filters, topics, model)
             else:
-                draft = writing.related_work(topic, searcher, model, topics=topics)
+                draft = writing.related_work(topic, searcher, model, filters, topics)
             _emit_draft(draft, args)
     return 0
 
@@ -451,9 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("related-work", help="related-work paragraphs (stdin: one topic per line)")
     p.add_argument("topic", nargs="?", help="the topic; omit to read one per line")
     writing_options(p)
+    _add_filter_arguments(p)
     p = sub.add_parser("review", help="literature-review outline (stdin: one topic per line)")
     p.add_argument("topic", nargs="?", help="the topic; omit to read one per line")
     writing_options(p)
+    _add_filter_arguments(p)
 
     p = sub.add_parser("eval", help="measure retrieval quality on the development queries")
     p.add_argument("--data", help="folder of *.jsonl query sets (default: bundled dev set)")

@@ -67,7 +67,6 @@ COMPARE_PROMPT = (
     "put its number in brackets after each claim, like [2]; a sentence that contrasts two "
     "papers cites both. No lists, headings, LaTeX, links, or numbers the evidence does not give."
 )
-CELLS = ("task", "method", "data", "result")
 _BAD_HEADING = re.compile(r"\b(section|heading|survey|papers?|titles?)\b", re.IGNORECASE)
 
 
@@ -148,12 +147,14 @@ def leans_on_context(sentence: str) -> bool:
 
 
 def _copied_listing(sentence: str) -> bool:
-    """Whether the model copied the evidence's layout instead of writing prose."""
+    """Whether the model copied the evidence's layout (or an abstract's own framing) instead
+    of writing prose. ("However, ..." may open a written contrast, so it is not refused.)"""
     return bool(
-        re.match(r"^\s*\[\d+\]", sentence)
+        re.match(
+            r"^\s*\[\d+\]|^(to this end|in this (paper|work|study)|here\b|paper \[)", sentence, re.I
+        )
         or "Abstract excerpt" in sentence
         or "Refer to it as" in sentence
-        or _LEANING.match(sentence)
     )
 
 
@@ -166,11 +167,18 @@ class Drafter:
 
     def __init__(self, model: ChatModel):
         self.model = model
+        self._facts: dict[str, str] = {}
         # Headings come from the judging model (the 1.5B one locally): on 13 themes of 4
         # development topics the 0.5B model named 6 "Self-supervised ..." whatever they held
         # ("Self-supervised search" for architecture search); the 1.5B named each after its
         # papers, at 1.6 s a heading against 0.8 s.
         self.namer = model.for_task("judge")
+
+    def facts(self, paper: Paper) -> str:
+        """What a sentence about ``paper`` may draw on, LaTeX rendered (computed once)."""
+        if paper.id not in self._facts:
+            self._facts[paper.id] = plain_text(paper_facts(paper))
+        return self._facts[paper.id]
 
     def _ask(self, messages: list[Message], max_tokens: int) -> str:
         """The model's reply, or "" when it fails (the caller falls back to the evidence)."""
@@ -185,14 +193,13 @@ class Drafter:
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
         if not s or not is_clean(s) or len(s.split()) < 5 or _copied_listing(s):
             return None
-        facts = {n: plain_text(paper_facts(p)) for n, p in papers.items()}
-        return grounded(s, papers, facts)
+        return grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
 
     def _kept(self, reply: str, papers: dict[int, Paper]) -> Written:
         """The reply's sentences that cite a paper and pass the checks, in order."""
         from assistant.citations import is_supported
 
-        facts = {n: plain_text(paper_facts(p)) for n, p in papers.items()}
+        facts = {n: self.facts(p) for n, p in papers.items()}
         out = Written()
         previous: list[int] = []
         for s in split_sentences(reply.replace("\n", " ")):
@@ -319,7 +326,7 @@ class Drafter:
             Message("system", CELLS_PROMPT),
             Message("user", f"{plain_text(paper.title)}\n\n{plain_text(paper.abstract)}"),
         ]
-        facts = plain_text(paper_facts(paper))
+        facts = self.facts(paper)
         out: dict[str, str] = {}
         for line in self._ask(messages, 120).splitlines():
             m = re.match(r"\s*[-*]*\s*\**(Task|Method|Data|Result)s?\**\s*:\**\s*(.+)", line, re.I)

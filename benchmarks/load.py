@@ -53,7 +53,7 @@ from assistant.processes import stop_process  # noqa: E402
 from assistant.web import ANSWER_CONCURRENCY, QUEUE_SIZE  # noqa: E402
 
 DEV = ROOT / "assistant" / "data" / "dev"
-NO_FILTERS = ("", "", "", "", False)  # author, year from, year to, category, has code
+NO_FILTERS = ("", "", "", "", False, "")  # author, years from and to, category, code, venue
 WARM_UP_QUESTION = "What is a vision transformer?"
 WARM_UP_TRIES = 3
 SAMPLE_EVERY = 0.2

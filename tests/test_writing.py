@@ -115,6 +115,8 @@ def test_chat_routes_tasks_and_follow_ups(searcher):
         "draft a related-work paragraph on knowledge distillation",
         "shorter",
         "drop [2]",
+        "merge the first two themes",
+        "write it as LaTeX",
         "compare Co-DETR and Teach-DETR",
         "summarize InternVL3",
         "What does Teach-DETR propose?",
@@ -128,7 +130,17 @@ def test_chat_routes_tasks_and_follow_ups(searcher):
     assert len(replies["shorter"].text) <= len(
         replies["draft a related-work paragraph on knowledge distillation"].text
     )
-    assert replies["drop [2]"].note == "dropped [2]"
+    dropped = replies["drop [2]"]
+    assert (
+        dropped.note == "dropped [2]"
+        and len(dropped.citations) == len(replies["shorter"].citations) - 1
+    )
+    merged = replies["merge the first two themes"]
+    assert merged.text.count("**") == dropped.text.count("**") - 2  # one heading fewer
+    assert {c.paper.id for c in merged.citations} == {c.paper.id for c in dropped.citations}
+    numbered_in_order(merged)
+    latex = replies["write it as LaTeX"].text
+    assert "\\cite{" in latex and "[1]" not in latex
     assert replies["compare Co-DETR and Teach-DETR"].kind == "comparison"
     assert replies["summarize InternVL3"].kind == "summary"
     follow_up = replies["What dataset does it use?"]
@@ -225,7 +237,9 @@ def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_chec
     assert headings and not any(re.fullmatch(r"\w+ and \w+", h, re.I) for h in headings)
     prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
     assert "\\" not in prose and "$" not in prose
-    assert all(len(s.split()) <= MAX_WORDS for s in prose.split(". "))
+    from assistant.citations import split_sentences
+
+    assert all(len(s.split()) <= MAX_WORDS for s in split_sentences(prose.replace("\n", " ")))
     assert not re.search(r"\b(we|our)\b", prose, re.I)
 
 
