@@ -239,7 +239,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     session = ChatSession(open_answerer(settings))
     print("Ask about the papers, or ask for a summary, comparison, related work or review")
-    print("outline; follow up with 'shorter', 'drop [2]', 'add the 2024 papers'. Empty line quits.")
+    print("outline; follow up a draft with 'shorter', 'drop [2]', 'add the 2024 papers', 'merge")
+    print("the first two themes' or 'write it as LaTeX'. Empty line quits.")
     while True:
         try:
             message = input("> ")
@@ -248,12 +249,16 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         if not message.strip():
             break
         try:
-            final = None
+            final, streamed = None, ""
             for piece in session.send(message):
                 if isinstance(piece, str):
                     print(piece, end="", flush=True)
+                    streamed += piece
                 else:
                     final = piece
+            if final is not None and final.text.strip() not in streamed:
+                # A draft renumbered once written (its [n] in order of first citation).
+                print(f"\n{final.text}", end="")
             print()
             if final is not None:
                 _print_references(final.citations)

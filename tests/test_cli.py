@@ -226,3 +226,23 @@ def test_eval_with_a_missing_set_is_a_one_line_error(run_cli, tmp_path):
     assert_one_line_error(rc, err, "known_item.jsonl", "not found")
     rc, out, err = run_cli("eval", "--json", "--data", str(tmp_path))
     assert_one_line_error(rc, err, str(tmp_path), "no evaluation sets")
+
+
+def test_chat_drafts_related_work_outline_first_and_follows_up(run_cli):
+    """The terminal chat: a related-work request streams its outline, the draft's markers all
+    resolve to the references printed under it, and a follow-up merges two themes."""
+    import re
+
+    rc, out, err = run_cli(
+        "chat",
+        input="Draft a related-work paragraph on semi-supervised learning with pseudo-labels\n"
+        "merge the first two themes\n\n",
+        timeout=600,  # three model servers start, then a draft of a dozen papers is written
+    )
+    assert rc == 0, err
+    first, second = out.split("> ")[1:3]
+    assert "Outline for 'semi-supervised learning with pseudo-labels'" in first
+    references = set(map(int, re.findall(r"^\[(\d+)\] ", first, re.M)))
+    body = first.split("\n\n", 1)[1]
+    assert references and set(map(int, re.findall(r"\[(\d+)\]", body))) <= references
+    assert re.search(r"^\[1\] ", second, re.M)  # the merged draft is printed with its references
