@@ -405,7 +405,7 @@ class Answerer:
         def checked(done: list[str]) -> Iterator[str]:
             nonlocal dropped
             for s in done:
-                ok = self._check(s, numbered)
+                ok = grounded(s, {n: e.paper for n, e in numbered.items()})
                 if ok:
                     kept.append(ok)
                     yield ok + " "
@@ -440,9 +440,6 @@ class Answerer:
             if isinstance(piece, Answer):
                 piece.note = note or "the model's answer failed the citation checks; evidence shown"
             yield piece
-
-    def _check(self, sentence: str, numbered: dict[int, Evidence]) -> str | None:
-        return grounded(sentence, {n: e.paper for n, e in numbered.items()})
 
     # --- requests for a list: every matching paper, from the metadata ----------------------
     def _list_answer(

@@ -608,21 +608,11 @@ def merge_themes(draft: Draft, first: int, second: int) -> Draft:
     body = _THEME_HEADING.sub("", paragraphs[other], count=1)
     paragraphs[keep] = f"{paragraphs[keep].rstrip()} {body}"
     del paragraphs[other]
-    note = f"merged themes {first} and {second}"
-    # Renumbered by first appearance, so that [n] still run in reading order.
-    from assistant.answer import finalize
-    from assistant.evidence import Evidence
-
-    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
-    text, citations = finalize("\n\n".join(paragraphs), numbered)
-    return Draft(draft.kind, draft.topic, text, citations, draft.table, note, draft.written_by)
+    return _renumbered(draft, paragraphs, f"merged themes {first} and {second}")
 
 
 def drop_citation(draft: Draft, n: int) -> Draft:
     """Remove the sentences citing ``[n]`` and renumber the rest."""
-    from assistant.answer import finalize
-    from assistant.evidence import Evidence
-
     if n not in {c.n for c in draft.citations}:
         raise QuestionError(f"the draft has no [{n}]")
     paragraphs = []
@@ -630,6 +620,15 @@ def drop_citation(draft: Draft, n: int) -> Draft:
         kept = [s for s in split_sentences(paragraph) if n not in markers(s)]
         if kept:
             paragraphs.append(" ".join(kept))
-    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations if c.n != n}
+    return _renumbered(draft, paragraphs, f"dropped [{n}]")
+
+
+def _renumbered(draft: Draft, paragraphs: list[str], note: str) -> Draft:
+    """The draft with these paragraphs, its [n] renumbered by first appearance (a paper no
+    longer cited leaves the list)."""
+    from assistant.answer import finalize
+    from assistant.evidence import Evidence
+
+    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
     text, citations = finalize("\n\n".join(paragraphs), numbered)
-    return Draft(draft.kind, draft.topic, text, citations, draft.table, f"dropped [{n}]")
+    return Draft(draft.kind, draft.topic, text, citations, draft.table, note, draft.written_by)
