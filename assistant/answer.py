@@ -13,23 +13,31 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.chunking import sentences as sentences_of
 from assistant.citations import (
     Citation,
+    finalize,
+    grounded,
     is_supported,
-    keep_markers,
     markers,
-    renumber,
-    split_sentences,
+    paper_facts,
     support,
 )
 from assistant.errors import LLMError, QuestionError
 from assistant.evidence import Evidence, select_evidence
 from assistant.intent import RequestReader, ResearchRequest
-from assistant.llm import ChatModel, Message, Mode
+from assistant.llm import ChatModel, LLMMode, Message
 from assistant.papers import Paper
 from assistant.relevance import TOPIC_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Searcher
+from assistant.text import (
+    plural_verb,
+    prose_sentences,
+    short_name,
+    third_person,
+    with_marker,
+    year_label,
+)
+from assistant.text import sentences as sentences_of
 
 NOTHING_RELEVANT = (
     "The collection has nothing on this: no paper in it is close enough to the question to "
@@ -110,92 +118,6 @@ def clean_question(question: str) -> str:
     return text
 
 
-def short_name(paper: Paper) -> str:
-    """How prose names a paper: ``Zhu et al.``, ``Zong and Song``, or its short title."""
-    surnames = [a.split()[-1] if not a.endswith(" Team") else a for a in paper.authors]
-    if len(surnames) == 1 and not paper.more_authors:
-        return surnames[0]
-    if len(surnames) == 2 and not paper.more_authors:
-        return f"{surnames[0]} and {surnames[1]}"
-    if surnames:
-        return f"{surnames[0]} et al."
-    head = paper.title.split(":")[0].strip()
-    return head if len(head) <= 40 else f"“{' '.join(head.split()[:6])}…”"
-
-
-_WE_OPENING = re.compile(
-    r"^(?:(?:in|with) (?:this|the present) (?:paper|work|study|report|project)|here|to this end|"
-    r"to address (?:this|these) (?:issues?|problems?|challenges?)),?\s+we\s+",
-    re.IGNORECASE,
-)
-
-
-def _singular(rest: str) -> str:
-    """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
-    verb, _, tail = rest.partition(" ")
-    if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
-        return rest
-    if verb.endswith("y"):
-        verb = verb[:-1] + "ies"
-    else:
-        verb += "es" if verb.endswith(("sh", "ch", "x")) else "s"
-    return f"{verb} {tail}"
-
-
-def plural_verb(rest: str) -> str:
-    """ "describes X" -> "describe X": several authors take the plural verb."""
-    verb, _, tail = rest.partition(" ")
-    if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
-        return rest
-    if verb.endswith("ies"):
-        verb = verb[:-3] + "y"
-    elif verb.endswith(("shes", "ches", "xes")):
-        verb = verb[:-2]
-    else:
-        verb = verb[:-1]
-    return f"{verb} {tail}"
-
-
-def third_person(sentence: str, who: str) -> str:
-    """Rewrite an abstract's first-person sentence about the paper into the third person."""
-    s = sentence.strip()
-    # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
-    # is not quoted, so drop it and start with the paper.
-    s = re.sub(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)", "", s)
-    if _WE_OPENING.match(s):
-        s = _WE_OPENING.sub(f"{who} ", s, count=1)
-    elif re.match(r"^we\s", s, re.IGNORECASE):
-        s = f"{who} " + s[3:]
-    else:
-        first = s.split(" ", 1)[0]
-        lower_ok = first[:1].isupper() and first[1:].islower()
-        s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
-    singular = not who.endswith("et al.") and " and " not in who
-    if singular and s.startswith(f"{who} "):
-        s = f"{who} {_singular(s[len(who) + 1 :])}"
-    s = re.sub(r"\bwe\b", "they", s)
-    s = re.sub(r"\bWe\b", "They", s)
-    s = re.sub(r"\bour\b", "their", s)
-    s = re.sub(r"\bOur\b", "Their", s)
-    s = re.sub(r"\bus\b", "them", s)
-    return s
-
-
-def paper_facts(paper: Paper) -> str:
-    """What a sentence about ``paper`` may draw on: title, authors, date and abstract."""
-    return " ".join(
-        [paper.title, short_name(paper), ", ".join(paper.authors), paper.date or "", paper.abstract]
-    )
-
-
-def with_marker(sentence: str, n: int) -> str:
-    """Put ``[n]`` before the sentence's final punctuation."""
-    s = sentence.rstrip()
-    end = s[-1] if s and s[-1] in ".!?" else "."
-    body = s[:-1] if s and s[-1] in ".!?" else s
-    return f"{body} [{n}]{end}"
-
-
 class Answerer:
     """Answers questions from the collection; one per session, reusing the opened index.
 
@@ -205,7 +127,7 @@ class Answerer:
         mode: ``phrase`` (tiny model: one checked sentence) or ``write`` (capable model: prose).
     """
 
-    def __init__(self, searcher: Searcher, model: ChatModel | None, mode: Mode = "phrase"):
+    def __init__(self, searcher: Searcher, model: ChatModel | None, mode: LLMMode = "phrase"):
         self.searcher, self.model, self.mode = searcher, model, mode
         # A model trusted to write is trusted to read requests and judge relevance too; the
         # tiny model (``phrase``) does neither, and the fixed rules read for it.
@@ -264,12 +186,10 @@ class Answerer:
             expanded=self.searcher.expanded(question),
         )
         if evidence:
-            lead = [e.extra["best"] for e in evidence if e.rank == 0]
-            top = lead[0] if lead else max(e.extra["best"] for e in evidence)
+            lead = [e.best for e in evidence if e.rank == 0]
+            top = lead[0] if lead else max(e.best for e in evidence)
             evidence = [
-                e
-                for e in evidence
-                if e.extra["named"] or e.rank == 0 or e.extra["best"] >= RELATIVE_BAR * top
+                e for e in evidence if e.named or e.rank == 0 or e.best >= RELATIVE_BAR * top
             ][:MAX_PAPERS]
         evidence, judged = self._judged(question, evidence)
         note = note or judged
@@ -298,7 +218,7 @@ class Answerer:
             return evidence, ""
 
         def sure(e: Evidence) -> bool:
-            return e.extra["named"] or (not topic and e.extra["best"] >= SURE_BAR)
+            return e.named or (not topic and e.best >= SURE_BAR)
 
         try:
             doubtful = [e for e in evidence if not sure(e)]
@@ -320,7 +240,7 @@ class Answerer:
         parts: list[str] = []
         for c in citations:
             who = short_name(c.paper)
-            year = c.paper.year or c.paper.date or "n.d."
+            year = year_label(c.paper)
             # The paper's heading goes out before the model is asked anything, so the reader
             # sees which paper answers within the retrieval time, not after generation.
             heading = f"{'' if not parts else chr(10) * 2}**{c.paper.title}** ({who}, {year})\n"
@@ -356,7 +276,7 @@ class Answerer:
             "Answer in one sentence using only the abstract:"
         )
         reply = self.model.complete([Message("user", prompt)], max_tokens=90)
-        sentences = split_sentences(reply.replace("\n", " "))
+        sentences = prose_sentences(reply.replace("\n", " "))
         if not sentences:
             return None
         sentence = sentences[0].strip().strip('"')
@@ -380,7 +300,7 @@ class Answerer:
         assert self.model is not None
         numbered = {n: e for n, e in enumerate(evidence, 1)}
         listing = "\n".join(
-            f"[{n}] {e.paper.title} ({short_name(e.paper)}, {e.paper.year or 'n.d.'}): "
+            f"[{n}] {e.paper.title} ({short_name(e.paper)}, {year_label(e.paper, dated=False)}): "
             + " ".join(e.sentences)
             for n, e in numbered.items()
         )
@@ -416,13 +336,13 @@ class Answerer:
             # Stream sentence by sentence: a sentence is shown only once it is complete and checked.
             for delta in self.model.stream(messages, max_tokens=400):
                 buffer += delta
-                done = split_sentences(buffer)
+                done = prose_sentences(buffer)
                 if len(done) > 1:
                     yield from checked(done[:-1])
                     buffer = done[-1]
         except LLMError as e:
             note = str(e)
-        yield from checked(split_sentences(buffer))
+        yield from checked(prose_sentences(buffer))
         if not any(markers(s) for s in kept):
             # Nothing usable came back: the evidence itself answers, as with the tiny model.
             fallback = list(self._phrased_without_model(question, evidence, note))
@@ -467,7 +387,7 @@ class Answerer:
                 + ("yes" if p.has_code else "no" if p.has_code is False else "unknown")
             )
             citations.append(Citation(n, p, [facts]))
-            lines.append(f"- {p.title} ({short_name(p)}, {p.year or p.date or 'n.d.'}) [{n}]")
+            lines.append(f"- {p.title} ({short_name(p)}, {year_label(p)}) [{n}]")
         return Answer(
             question,
             "\n".join(lines),
@@ -489,58 +409,3 @@ class Answerer:
         evidence = select_evidence(topic, ranked, self.searcher.store.embedder)
         evidence, note = self._judged(topic, evidence, topic=True)
         return [e.paper for e in evidence], note
-
-
-def _names(sentence: str, paper: Paper) -> bool:
-    """Whether ``sentence`` names ``paper``: its method name (before the title's colon), its
-    first author's surname, or its short name."""
-    lowered = sentence.lower()
-    head = paper.title.split(":")[0].strip().lower()
-    names = [short_name(paper).replace(" et al.", "").lower()]
-    if ":" in paper.title and len(head) <= 40:
-        names.append(head)
-    return any(n and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", lowered) for n in names)
-
-
-def grounded(
-    sentence: str, papers: dict[int, Paper], facts: dict[int, str] | None = None
-) -> str | None:
-    """A generated sentence if it is grounded in the numbered ``papers``: valid markers,
-    supported by the facts of the papers it cites, no links; else None.
-
-    ``facts``: what each paper's sentences may draw on (default :func:`paper_facts`).
-    """
-    facts = facts or {n: paper_facts(p) for n, p in papers.items()}
-    s = keep_markers(sentence.strip(), set(papers))
-    if not s or "http" in s.lower() or "www." in s.lower():
-        return None
-    cited = markers(s)
-    if not cited:
-        # A small model often names the paper instead of citing it ("Teach-DETR proposes
-        # ..."): a sentence that one paper's facts support, and that names it or is the only
-        # paper, is cited to that paper.
-        backing = [n for n in papers if is_supported(s, facts[n])]
-        named = [n for n in backing if _names(s, papers[n])]
-        if len(named) == 1 or (len(papers) == 1 and backing):
-            return with_marker(s, (named or backing)[0])
-        # Uncited sentences may connect, but may not state facts about papers.
-        plain = re.sub(r"[^\w\s]", "", s)
-        has_fact = any(ch.isdigit() for ch in plain) or any(
-            w[:1].isupper() for w in plain.split()[1:]
-        )
-        return None if has_fact else s
-    return s if is_supported(s, " ".join(facts[n] for n in cited)) else None
-
-
-def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:
-    """Renumber markers by first appearance and build the matching citation list."""
-    order: list[int] = []
-    for n in markers(text):
-        if n not in order:
-            order.append(n)
-    mapping = {old: new for new, old in enumerate(order, 1)}
-    text = renumber(text, mapping)
-    citations = [
-        Citation(mapping[old], numbered[old].paper, numbered[old].sentences) for old in order
-    ]
-    return text, citations

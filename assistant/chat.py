@@ -1,28 +1,50 @@
-"""A chat session: history, follow-up questions, and routing to the writing functions."""
+"""The conversation core: one person's chat, the research actions, follow-ups and context.
+
+Every front end talks through a :class:`ChatSession`: the page (:mod:`assistant.web`),
+``assistant chat`` and the one-shot writing commands. A message is read once
+(:meth:`Answerer.read` gives the typed request) and routed to what it asks: an answer, a list,
+a summary, a comparison, related work or a review outline. A follow-up changes the last draft
+("shorter", "drop [2]", "add the 2024 papers", "merge the first two themes", "write it as
+LaTeX"); a question that says "it" or "they" is searched with the papers of the last reply.
+
+Research actions are functions registered in :data:`ACTIONS` with :func:`action`; the page
+offers every registered one. Each gets an :class:`ActionRequest` and yields text pieces, then
+its reply (an :class:`Answer` or a :class:`Draft`), like :meth:`Answerer.stream`::
+
+    @action("Summarize")
+    def summarize_action(req: ActionRequest) -> Iterator[str | Answer | Draft]:
+        ...
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from assistant.answer import Answer, Answerer
-from assistant.errors import QuestionError
-from assistant.intent import ResearchRequest
+from assistant.answer import Answer, Answerer, clean_question
+from assistant.citations import Citation
+from assistant.errors import AssistantError
+from assistant.intent import ResearchRequest, split_names
 from assistant.llm import ChatModel
 from assistant.retrieval import Filters
+from assistant.text import short_name, year_label
 from assistant.writing import (
     Draft,
     TopicFilter,
+    add_papers,
     compare,
     drop_citation,
     merge_themes,
     related_work,
     related_work_steps,
+    resolve_paper,
     review_outline,
     shorter,
     summarize,
 )
+
+Reply = Answer | Draft
 
 _SHORTER = re.compile(
     r"^\s*(?:make it |a bit )?(?:shorter|more concise|condense it)\W*$", re.IGNORECASE
@@ -37,123 +59,192 @@ _MERGE = re.compile(
 _AS_LATEX = re.compile(
     r"^\s*(?:write|give|show|export) (?:it|this|the draft) (?:as|in) latex\W*$", re.IGNORECASE
 )
-_ANAPHORA = re.compile(
-    r"\b(it|its|this paper|that paper|the paper|they|them|their|these|those|this one|that one)\b",
-    re.IGNORECASE,
+# Words that point back at the last reply's papers: one paper, or several.
+_ONE = (
+    r"it|its|this one|that one|(?:this|that|the) (?:paper|work|study|model|method|approach|"
+    r"authors?)"
 )
+_SEVERAL = r"they|them|their|these|those|(?:these|those|the) (?:papers|works|studies|models)"
+_REFERS_BACK = re.compile(rf"\b(?:(?P<one>{_ONE})|(?P<several>{_SEVERAL}))\b", re.IGNORECASE)
+
+
+# --- turns and the session -------------------------------------------------------------------
+@dataclass
+class Turn:
+    """One exchange: the message, the action it asked for, and what came back."""
+
+    message: str
+    action: str = "Answer"
+    text: str = ""  # the reply's text as shown so far
+    reply: Reply | None = None  # None while it is written, or when it failed
 
 
 @dataclass
-class Turn:
-    """One exchange: what the user said and what came back."""
+class ActionRequest:
+    """What an action gets: the message and the session it is part of."""
 
-    message: str
-    reply: Answer | Draft
+    text: str
+    session: ChatSession
+    searched: str  # the text to search: the message with the papers "it" refers to
+
+    @property
+    def answerer(self) -> Answerer:
+        return self.session.answerer
+
+    @property
+    def filters(self) -> Filters | None:
+        return self.session.filters
+
+    @property
+    def writer(self) -> ChatModel | None:
+        return rewriter(self.session.answerer)
+
+
+ActionFn = Callable[[ActionRequest], Iterator[str | Reply]]
+ACTIONS: dict[str, ActionFn] = {}
+
+
+def action(
+    name: str, registry: dict[str, ActionFn] | None = None
+) -> Callable[[ActionFn], ActionFn]:
+    """Register a research action under the name the page shows (in :data:`ACTIONS`, or in
+    ``registry``)."""
+
+    def register(fn: ActionFn) -> ActionFn:
+        (ACTIONS if registry is None else registry)[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass
 class ChatSession:
-    """One person's conversation; nothing in it is shared with another session."""
+    """One person's conversation; nothing in it is shared with another session.
+
+    Args:
+        answerer: the index and the model that answer (replace it to change either; an
+            Answerer is not thread-safe, so a session sends one message at a time).
+        filters: the filters every message of the session is answered under.
+        actions: the research actions the session offers (by default every registered one).
+    """
 
     answerer: Answerer
     filters: Filters | None = None
     turns: list[Turn] = field(default_factory=list)
+    actions: Mapping[str, ActionFn] = field(default_factory=lambda: ACTIONS)
     _topics: TopicFilter | None = None
 
     @property
+    def replies(self) -> list[Reply]:
+        return [t.reply for t in self.turns if t.reply is not None]
+
+    @property
     def last_draft(self) -> Draft | None:
-        return next((t.reply for t in reversed(self.turns) if isinstance(t.reply, Draft)), None)
+        return next((r for r in reversed(self.replies) if isinstance(r, Draft)), None)
 
     @property
     def topics(self) -> TopicFilter:
-        if self._topics is None:
+        if self._topics is None or self._topics.searcher is not self.answerer.searcher:
             self._topics = TopicFilter(self.answerer.searcher, self.answerer.judge)
         return self._topics
 
-    def send(self, message: str) -> Iterator[str | Answer | Draft]:
-        """Yield the reply's text as it comes, then the reply (an Answer or a Draft)."""
-        text = " ".join(message.split())
-        if not text:
-            raise QuestionError("the message is empty; ask about the papers or name a task")
-        draft = self._draft_for(text)
-        final: Answer | Draft | None = draft
-        pieces: Iterator[str | Answer | Draft] = (
-            iter([draft.text, draft])
-            if draft is not None
-            else respond(self.answerer, text, self.filters, self._with_context(text), self.topics)
-        )
-        for piece in pieces:
-            if isinstance(piece, Answer):
-                piece.question = text
-            if not isinstance(piece, str):
-                final = piece
+    def send(self, message: str, action: str = "Answer") -> Iterator[str | Reply]:
+        """Run ``action`` on the message: the iterator yields the reply's text as it comes,
+        then the reply.
+
+        The message is checked at once (QuestionError, AssistantError for an unknown action);
+        the turn is in :attr:`turns` from then on, its text growing, so a page can show it
+        while it is written.
+        """
+        text = clean_question(message)
+        if action not in self.actions:
+            raise AssistantError(f"unknown action {action!r}; choose one of {list(self.actions)}")
+        request = ActionRequest(text, self, self._with_context(text))
+        turn = Turn(text, action)
+        self.turns.append(turn)
+        return self._run(self.actions[action], request, turn)
+
+    @staticmethod
+    def _run(fn: ActionFn, request: ActionRequest, turn: Turn) -> Iterator[str | Reply]:
+        for piece in fn(request):
+            if isinstance(piece, str):
+                turn.text += piece
+            elif not (isinstance(piece, Answer) and piece.partial):
+                turn.reply, turn.text = piece, piece.text
             yield piece
-        if final is not None:
-            self.turns.append(Turn(text, final))
+
+    def reply(self, request: ActionRequest) -> Iterator[str | Reply]:
+        """What the message asks (the Answer action): a change to the last draft, else what
+        the request reader makes of it."""
+        draft = self._draft_for(request.text)
+        if draft is not None:
+            yield draft.text
+            yield draft
+            return
+        yield from respond(self.answerer, request.text, self.filters, request.searched, self.topics)
 
     def _draft_for(self, text: str) -> Draft | None:
-        """A writing task named by the message, or a change to the last draft; else None."""
-        searcher = self.answerer.searcher
-        model = rewriter(self.answerer)
+        """A change to the last draft that the message asks for; else None."""
         last = self.last_draft
-        if last is not None:
-            if _SHORTER.match(text):
-                return shorter(last)
-            if m := _DROP.match(text):
-                return drop_citation(last, int(m.group("n")))
-            if m := _MERGE.match(text):
-                a, b = (1, 2) if m.group("two") else (int(m.group("a")), int(m.group("b")))
-                return merge_themes(last, a, b)
-            if _AS_LATEX.match(text):
-                from assistant.export import to_latex
+        if last is None:
+            return None
+        if _SHORTER.match(text):
+            return shorter(last)
+        if m := _DROP.match(text):
+            return drop_citation(last, int(m.group("n")))
+        if m := _MERGE.match(text):
+            a, b = (1, 2) if m.group("two") else (int(m.group("a")), int(m.group("b")))
+            return merge_themes(last, a, b)
+        if _AS_LATEX.match(text):
+            from assistant.export import to_latex
 
-                latex = to_latex(last.text, last.citations)
-                return Draft(last.kind, last.topic, latex, last.citations, last.table, "as LaTeX")
-            if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
-                year = int(m.group("year"))
-                base = self.filters or Filters()
-                widened = Filters(**{**vars(base), "year_from": year, "year_to": year})
-                extra = related_work(last.topic, searcher, model, widened, self.topics)
-                return _merge(last, extra, f"added the {year} papers")
+            latex = to_latex(last.text, last.citations)
+            return Draft(last.kind, last.topic, latex, last.citations, last.table, "as LaTeX")
+        if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
+            year = int(m.group("year"))
+            base = vars(self.filters or Filters())
+            widened = Filters(**{**base, "year_from": year, "year_to": year})
+            model = rewriter(self.answerer)
+            extra = related_work(last.topic, self.answerer.searcher, model, widened, self.topics)
+            return add_papers(last, extra, f"added the {year} papers")
         return None
 
     def _with_context(self, text: str) -> str:
-        """A follow-up that says "it" or "they" is searched with the last answer's papers."""
-        if not self.turns or not _ANAPHORA.search(text):
+        """The message with the titles of the last reply's papers it refers to, in brackets:
+        "what data does it use? (Teach-DETR)"."""
+        m = _REFERS_BACK.search(text)
+        last = next((r for r in reversed(self.replies) if r.citations and not _refused(r)), None)
+        if m is None or last is None:
             return text
-        reply = self.turns[-1].reply
-        if not reply.citations:
-            return text
-        titles = "; ".join(c.paper.title for c in reply.citations[:2])
-        return f"{text} ({titles})"
+        cited = last.citations[: 1 if m.group("one") else 2]
+        return f"{text} ({'; '.join(c.paper.title.split(':')[0].strip() for c in cited)})"
 
 
-def _merge(draft: Draft, extra: Draft, note: str) -> Draft:
-    """The draft plus the papers of ``extra`` it did not cite yet, as a new paragraph."""
-    from assistant.answer import finalize
-    from assistant.evidence import Evidence
+def _refused(reply: Reply) -> bool:
+    return isinstance(reply, Answer) and reply.refused
 
-    have = {c.paper.id for c in draft.citations}
-    new = [c for c in extra.citations if c.paper.id not in have]
-    if not new:
-        return Draft(
-            draft.kind, draft.topic, draft.text, draft.citations, draft.table, "no new papers"
-        )
-    offset = max((c.n for c in draft.citations), default=0)
-    renumber = {c.n: offset + i for i, c in enumerate(new, 1)}
-    from assistant.answer import short_name, third_person, with_marker
-    from assistant.writing import roles
 
-    sentences = [
-        with_marker(third_person(roles(c.paper)["method"], short_name(c.paper)), renumber[c.n])
-        for c in new
-    ]
-    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
-    numbered.update({renumber[c.n]: Evidence(c.paper, c.evidence, [1.0]) for c in new})
-    text, citations = finalize(
-        draft.text + "\n\n**Further work.** " + " ".join(sentences), numbered
+def rewriter(answerer: Answerer) -> ChatModel | None:
+    """The model that writes drafts: any model trusted to write (the bundled Qwen models, an
+    endpoint); None for the tiny model, whose drafts are the evidence sentences."""
+    return answerer.model if answerer.mode == "write" else None
+
+
+def as_answer(reply: Reply, question: str, writer: ChatModel | None) -> Answer:
+    """A reply as an Answer (what the page renders and exports); a draft is credited to
+    ``writer`` when the model wrote some of its sentences."""
+    if isinstance(reply, Answer):
+        return reply
+    wrote = writer is not None and reply.written_by.get("model_sentences")
+    return Answer(
+        question,
+        reply.text,
+        reply.citations,
+        not reply.citations,
+        writer.backend if wrote and writer else "evidence",
+        {"draft": len(reply.citations), **reply.written_by},
+        reply.note,
     )
-    return Draft(draft.kind, draft.topic, text, citations, draft.table, note)
 
 
 def respond(
@@ -162,7 +253,7 @@ def respond(
     filters: Filters | None = None,
     searched: str | None = None,
     topics: TopicFilter | None = None,
-) -> Iterator[str | Answer | Draft]:
+) -> Iterator[str | Reply]:
     """Read ``text`` once and do what it asks: answer, list, summarize, compare, draft related
     work or a review outline. Yields text pieces, then the Answer or Draft.
 
@@ -193,7 +284,59 @@ def respond(
     yield from answerer.stream(searched or text, filters, request)
 
 
-def rewriter(answerer: Answerer) -> ChatModel | None:
-    """The model that writes drafts: any model trusted to write (the bundled Qwen models, an
-    endpoint); None for the tiny model, whose drafts are the evidence sentences."""
-    return answerer.model if answerer.mode == "write" else None
+# --- the research actions ----------------------------------------------------------------------
+@action("Answer")
+def answer_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """What the text asks: a cited answer, a list of papers, or a summary, comparison, related
+    work or review outline; a follow-up changes the last draft or is read in its light."""
+    yield from req.session.reply(req)
+
+
+@action("Search")
+def search_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """The best papers for the text, each with its best passage as evidence."""
+    filters = req.filters or Filters()
+    hits = req.answerer.searcher.search(req.text, k=8, filters=filters)
+    citations, text = [], ""
+    for n, h in enumerate(hits, 1):
+        citations.append(Citation(n, h.paper, [h.snippet]))
+        piece = f"{n}. **{h.paper.title}** ({short_name(h.paper)}, {year_label(h.paper)}) [{n}]\n"
+        text += piece
+        yield piece
+    if not hits:
+        text = "No paper matches" + (" these filters." if filters.active else " this search.")
+        yield text
+    yield Answer(req.text, text, citations, not hits, "search", {"papers": len(hits)})
+
+
+@action("Summarize")
+def summarize_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """Problem, method and result of the paper named in the text (title, method name or id)."""
+    draft = summarize(resolve_paper(req.text, req.answerer.searcher), req.writer)
+    yield draft.text
+    yield draft
+
+
+@action("Compare")
+def compare_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """A table and paragraph for 2 to 6 papers named in the text: "A, B and C", or "A; B"."""
+    searcher = req.answerer.searcher
+    draft = compare([resolve_paper(n, searcher) for n in split_names(req.text)], req.writer)
+    yield draft.text
+    yield draft
+
+
+@action("Related work")
+def related_work_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """Related-work paragraphs on the topic in the text: the outline, then each paragraph."""
+    searcher, topics = req.answerer.searcher, req.session.topics
+    yield from related_work_steps(req.text, searcher, req.writer, req.filters, topics)
+
+
+@action("Review outline")
+def review_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """A literature-review outline on the topic in the text."""
+    searcher, topics = req.answerer.searcher, req.session.topics
+    draft = review_outline(req.text, searcher, req.filters, topics, req.writer)
+    yield draft.text
+    yield draft

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from assistant.papers import Chunk, Paper
+from assistant.text import sentences
 
-# Bump when the chunk text changes shape: it is part of the index key, so old indexes rebuild.
+# Bump when the chunk text changes shape (text.sentences included): it is part of the index
+# key, so old indexes rebuild.
 CHUNK_FORMAT = 2
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-
-
-def sentences(text: str) -> list[str]:
-    """Split prose into sentences at ``. `` followed by a capital, digit or bracket."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
 def header(paper: Paper) -> str:

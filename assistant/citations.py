@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.papers import Paper
+from assistant.text import SUPPORT_STOP, short_name, stem, with_marker
+
+# Tests still import it from here (test_answer.py, test_writing.py, test_citations.py).
+
+if TYPE_CHECKING:
+    from assistant.evidence import Evidence
 
 MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[“‘*])")
-_STOP = set(
-    "a an the of in on for to and or with by from as at is are was were be been this "
-    "that these those it its their they we our which who how what when where why can "
-    "could may might also than then into over under about using use used based via "
-    "new paper work approach method methods model models propose proposes proposed "
-    "present presents show shows results describe describes described introduce "
-    "introduces introduced study studies authors".split()
-)
 # Share of a sentence's content words that must occur in its cited evidence to count as
 # supported; measured: extractive sentences score 0.9-1.0, the bundled model's free
 # paraphrases 0.3-0.7, its inventions under 0.3.
@@ -47,11 +45,6 @@ class Citation:
         }
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of generated prose."""
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
-
-
 def markers(text: str) -> list[int]:
     """Every citation number in ``text``, in order of appearance."""
     return [int(n) for m in MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1))]
@@ -79,12 +72,9 @@ def renumber(text: str, mapping: dict[int, int]) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stemmed lower-case content words (no stop words, no markers) for support checks."""
-    import Stemmer
-
-    stem = Stemmer.Stemmer("english").stemWord
     text = MARKER.sub(" ", text)
     tokens = re.findall(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]", text.lower())
-    return {stem(w) for w in tokens if w not in _STOP}
+    return {stem(w) for w in tokens if w not in SUPPORT_STOP}
 
 
 def _names_and_numbers(text: str) -> set[str]:
@@ -100,6 +90,15 @@ def _names_and_numbers(text: str) -> set[str]:
     return out
 
 
+def _occurs(fact: str, lowered: str) -> bool:
+    """Whether the name or number ``fact`` is in the (lower-cased) text as a whole: "5%" is not
+    in "15%", "Li" not in "Liu"; "DETR" is in "Co-DETR" and "DETRs", "GPT-4" in "GPT-4o"."""
+    f = re.escape(fact.lower().rstrip("."))
+    if any(c.isdigit() for c in fact):
+        return re.search(rf"(?<![\d.]){f}(?!\d)", lowered) is not None
+    return re.search(rf"(?<![a-z]){f}(?:e?s)?(?![a-z])", lowered) is not None
+
+
 def support(sentence: str, evidence: str) -> float:
     """How much of ``sentence`` its ``evidence`` backs: 0..1 (1 = every content word occurs).
 
@@ -107,7 +106,7 @@ def support(sentence: str, evidence: str) -> float:
     """
     facts = _names_and_numbers(sentence)
     lowered = evidence.lower()
-    if any(f.lower().rstrip(".") not in lowered for f in facts):
+    if not all(_occurs(f, lowered) for f in facts):
         return 0.0
     words = content_words(sentence)
     if not words:
@@ -119,3 +118,65 @@ def support(sentence: str, evidence: str) -> float:
 def is_supported(sentence: str, evidence: str) -> bool:
     """Whether ``sentence`` passes the support bar against ``evidence``."""
     return support(sentence, evidence) >= SUPPORT_MIN_OVERLAP
+
+
+def paper_facts(paper: Paper) -> str:
+    """What a sentence about ``paper`` may draw on: title, authors, date and abstract."""
+    return " ".join(
+        [paper.title, short_name(paper), ", ".join(paper.authors), paper.date or "", paper.abstract]
+    )
+
+
+def _names(sentence: str, paper: Paper) -> bool:
+    """Whether ``sentence`` names ``paper``: its method name (before the title's colon), its
+    first author's surname, or its short name."""
+    lowered = sentence.lower()
+    head = paper.title.split(":")[0].strip().lower()
+    names = [short_name(paper).replace(" et al.", "").lower()]
+    if ":" in paper.title and len(head) <= 40:
+        names.append(head)
+    return any(n and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", lowered) for n in names)
+
+
+def grounded(
+    sentence: str, papers: dict[int, Paper], facts: dict[int, str] | None = None
+) -> str | None:
+    """A generated sentence if it is grounded in the numbered ``papers``: valid markers,
+    supported by the facts of the papers it cites, no links; else None.
+
+    ``facts``: what each paper's sentences may draw on (default :func:`paper_facts`).
+    """
+    facts = facts or {n: paper_facts(p) for n, p in papers.items()}
+    s = keep_markers(sentence.strip(), set(papers))
+    if not s or "http" in s.lower() or "www." in s.lower():
+        return None
+    cited = markers(s)
+    if not cited:
+        # A small model often names the paper instead of citing it ("Teach-DETR proposes
+        # ..."): a sentence that one paper's facts support, and that names it or is the only
+        # paper, is cited to that paper.
+        backing = [n for n in papers if is_supported(s, facts[n])]
+        named = [n for n in backing if _names(s, papers[n])]
+        if len(named) == 1 or (len(papers) == 1 and backing):
+            return with_marker(s, (named or backing)[0])
+        # Uncited sentences may connect, but may not state facts about papers.
+        plain = re.sub(r"[^\w\s]", "", s)
+        has_fact = any(ch.isdigit() for ch in plain) or any(
+            w[:1].isupper() for w in plain.split()[1:]
+        )
+        return None if has_fact else s
+    return s if is_supported(s, " ".join(facts[n] for n in cited)) else None
+
+
+def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:
+    """Renumber markers by first appearance and build the matching citation list."""
+    order: list[int] = []
+    for n in markers(text):
+        if n not in order:
+            order.append(n)
+    mapping = {old: new for new, old in enumerate(order, 1)}
+    text = renumber(text, mapping)
+    citations = [
+        Citation(mapping[old], numbered[old].paper, numbered[old].sentences) for old in order
+    ]
+    return text, citations

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.text import year_label
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -43,16 +44,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress(label: str) -> Callable[[int, int], None] | None:
+    """A tqdm bar of chunks done/total on stderr; None (silent) when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return None
+    from tqdm import tqdm
+
+    bar: tqdm[Any] | None = None
 
     def show(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        nonlocal bar
+        if bar is None:  # a new bar per run: startup may ingest twice (update, then rebuild)
+            bar = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+        bar.update(done - bar.n)
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            bar.close()
+            bar = None
 
     return show
 
@@ -142,12 +148,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_searcher(settings: Settings) -> Any:
+def open_index(settings: Settings) -> Any:
     """Open the index for searching: built when missing, rebuilt with a message when damaged."""
     from assistant.index import Store
-    from assistant.startup import open_searcher as open_index
+    from assistant.startup import open_searcher
 
-    searcher, report = open_index(
+    searcher, report = open_searcher(
         Store(settings), _progress("building the index"), lambda m: print(m, file=sys.stderr)
     )
     for p in report.skipped if report else []:
@@ -166,7 +172,7 @@ def _queries(first: str | None) -> Iterator[str]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
-    searcher = open_searcher(settings)
+    searcher = open_index(settings)
     filters = _filters(args)
     for query in _queries(args.query):
         hits = searcher.search(query, k=args.k, filters=filters)
@@ -178,7 +184,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         for n, h in enumerate(hits, 1):
             p = h.paper
             print(f"{n:>2}. {p.title}")
-            print(f"    {p.author_line()} ({p.year or p.date or 'n.d.'}) [{p.id}] {p.source}")
+            print(f"    {p.author_line()} ({year_label(p)}) [{p.id}] {p.source}")
             print(f"    {h.snippet[:200]}{'...' if len(h.snippet) > 200 else ''}")
         print()
     return 0
@@ -190,7 +196,7 @@ def open_answerer(settings: Settings) -> Any:
     from assistant.llm import choose_model
 
     model, mode = choose_model(settings)
-    return Answerer(open_searcher(settings), model, mode)
+    return Answerer(open_index(settings), model, mode)
 
 
 def _print_answer(answerer: Any, question: str, as_json: bool) -> None:
@@ -210,9 +216,7 @@ def _print_answer(answerer: Any, question: str, as_json: bool) -> None:
         print()
         for c in final.citations:
             p = c.paper
-            print(
-                f"[{c.n}] {p.author_line()} ({p.year or p.date or 'n.d.'}). {p.title}. {p.source}"
-            )
+            print(f"[{c.n}] {p.author_line()} ({year_label(p)}). {p.title}. {p.source}")
     if final and final.note:
         print(f"note: {final.note}", file=sys.stderr)
     print(f"(written by: {final.backend if final else '?'})", file=sys.stderr)
@@ -274,7 +278,7 @@ def _print_references(citations: list[Any]) -> None:
     for c in citations:
         p = c.paper
         who = f"{p.author_line()} " if p.authors else ""
-        print(f"[{c.n}] {who}({p.year or p.date or 'n.d.'}). {p.title}. {p.source}")
+        print(f"[{c.n}] {who}({year_label(p)}). {p.title}. {p.source}")
 
 
 def _emit_draft(draft: Any, args: argparse.Namespace) -> None:
@@ -291,26 +295,22 @@ def _emit_draft(draft: Any, args: argparse.Namespace) -> None:
 
 
 def cmd_write(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant import writing
-    from assistant.chat import rewriter
+    """summarize, compare, related-work, review: the chat's actions, one request each."""
+    from assistant.chat import ChatSession
 
-    answerer = open_answerer(settings)
-    searcher = answerer.searcher
-    model = rewriter(answerer)
+    filters = _filters(args) if args.command in ("related-work", "review") else None
+    session = ChatSession(open_answerer(settings), filters)
+    requests: Iterable[tuple[str, str]]
     if args.command == "summarize":
-        _emit_draft(writing.summarize(writing.resolve_paper(args.paper, searcher), model), args)
+        requests = [(args.paper, "Summarize")]
     elif args.command == "compare":
-        papers = [writing.resolve_paper(name, searcher) for name in args.papers]
-        _emit_draft(writing.compare(papers, model), args)
-    else:
-        topics = writing.TopicFilter(searcher, answerer.judge)
-        filters = _filters(args)
-        for topic in _queries(args.topic):
-            if args.command == "review":
-                draft = writing.review_outline(topic, searcher, filters, topics, model)
-            else:
-                draft = writing.related_work(topic, searcher, model, filters, topics)
-            _emit_draft(draft, args)
+        requests = [("; ".join(args.papers), "Compare")]  # ";": names may hold commas
+    else:  # one topic per line of stdin, each written as it is read
+        name = "Review outline" if args.command == "review" else "Related work"
+        requests = ((topic, name) for topic in _queries(args.topic))
+    for text, name in requests:
+        *_, draft = session.send(text, name)
+        _emit_draft(draft, args)
     return 0
 
 
@@ -338,7 +338,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             raise AssistantError(f"{where} holds no evaluation sets (*.jsonl)")
     report: dict[str, Any] = {}
     if "retrieval" in sections:
-        report.update(run_retrieval_eval(open_searcher(settings), folder))
+        report.update(run_retrieval_eval(open_index(settings), folder))
     if "writing" in sections:
         answerer = open_answerer(settings)
         report["writing"] = run_writing_eval(answerer.searcher, folder, answerer)

@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         description="Key for the endpoint (`OPENAI_API_KEY`); never logged or shown.",
     )
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request gives up.")
+    ui_host: str = Field(
+        "127.0.0.1",
+        description="Address the web page serves on; beyond loopback only with `ui_auth`.",
+    )
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
+    ui_auth: SecretStr | None = Field(
+        None, description="`user:password` the web page asks for; never logged or shown."
+    )
 
     @property
     def collection_dir(self) -> Path:

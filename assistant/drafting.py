@@ -3,7 +3,7 @@ summary; every sentence is checked against the abstracts and cut when it fails.
 
 The papers and their grouping come from retrieval and the relevance judgement; the model only
 names and writes. What it writes must cite valid numbers, be supported by the cited papers'
-abstracts (:func:`assistant.answer.grounded`), and be clean prose (:func:`prose.is_clean`).
+abstracts (:func:`assistant.citations.grounded`), and be clean prose (:func:`prose.is_clean`).
 A caller falls back to the evidence sentences for whatever the model could not write.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answer import grounded, paper_facts, plural_verb, short_name
-from assistant.citations import markers, split_sentences
+from assistant.citations import grounded, is_supported, markers, paper_facts
 from assistant.errors import LLMError
 from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
+from assistant.text import plural_verb, prose_sentences, short_name
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -197,12 +197,10 @@ class Drafter:
 
     def _kept(self, reply: str, papers: dict[int, Paper]) -> Written:
         """The reply's sentences that cite a paper and pass the checks, in order."""
-        from assistant.citations import is_supported
-
         facts = {n: self.facts(p) for n, p in papers.items()}
         out = Written()
         previous: list[int] = []
-        for s in split_sentences(reply.replace("\n", " ")):
+        for s in prose_sentences(reply.replace("\n", " ")):
             s = _named(s, papers)
             if not markers(s):
                 # "It prunes ...", right after a sentence about [n], is about [n] too; "The
@@ -294,7 +292,7 @@ class Drafter:
             if not m or int(m.group(1)) not in papers or int(m.group(1)) in out:
                 continue
             n = int(m.group(1))
-            first = (split_sentences(m.group(2)) or [""])[0]
+            first = (prose_sentences(m.group(2)) or [""])[0]
             ok = self.check(first, {n: papers[n]})
             if ok and markers(ok) in ([], [n]):
                 out[n] = ok if markers(ok) else f"{ok.rstrip('.')} [{n}]."
@@ -311,7 +309,7 @@ class Drafter:
             m = re.match(r"\s*[-*]*\s*\**(Problem|Method|Result)s?\**\s*:\**\s*(.+)", line, re.I)
             if not m or m.group(1).lower() in out:
                 continue
-            first = (split_sentences(m.group(2)) or [""])[0]
+            first = (prose_sentences(m.group(2)) or [""])[0]
             ok = self.check(first, {1: paper})
             if ok:
                 out[m.group(1).lower()] = ok if markers(ok) else f"{ok.rstrip('.')} [1]."
@@ -320,8 +318,6 @@ class Drafter:
     def cells(self, paper: Paper) -> dict[str, str]:
         """A comparison table's cells for one paper (task, method, data, result) as short
         phrases the abstract supports; a cell that fails the check is absent."""
-        from assistant.citations import is_supported
-
         messages = [
             Message("system", CELLS_PROMPT),
             Message("user", f"{plain_text(paper.title)}\n\n{plain_text(paper.abstract)}"),

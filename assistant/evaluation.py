@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from llama_index.core.evaluation import MRR, HitRate
+from llama_index.core.evaluation.retrieval.metrics_base import BaseRetrievalMetric
+
 from assistant.errors import AssistantError
 from assistant.retrieval import MODES, Searcher
 
@@ -41,29 +44,42 @@ def ids_for_titles(searcher: Searcher, titles: Iterable[str]) -> set[str]:
     return ids
 
 
+def _score(metric: BaseRetrievalMetric, ranked: list[str], relevant: set[str]) -> float:
+    """llama-index's ``metric`` for one query; 0.0 for no results, which its metrics refuse."""
+    if not ranked or not relevant:
+        return 0.0
+    return metric.compute(expected_ids=sorted(relevant), retrieved_ids=ranked).score
+
+
 def known_item_metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
     """Recall@1/5/10, reciprocal rank and nDCG@10 for a query with one wanted paper."""
-    rank = next((i for i, pid in enumerate(ranked[:K_MAX], 1) if pid in relevant), None)
+    top = ranked[:K_MAX]
+    rank = next((i for i, pid in enumerate(top, 1) if pid in relevant), None)
     return {
-        "R@1": float(rank == 1),
-        "R@5": float(rank is not None and rank <= 5),
-        "R@10": float(rank is not None),
-        "MRR": 1.0 / rank if rank else 0.0,
+        # R@k of one wanted paper is a hit in the top k: llama-index's (non-granular) HitRate.
+        "R@1": _score(HitRate(), top[:1], relevant),
+        "R@5": _score(HitRate(), top[:5], relevant),
+        "R@10": _score(HitRate(), top, relevant),
+        "MRR": _score(MRR(), top, relevant),
+        # Ours: llama-index's NDCG counts each id as a wanted paper, but ``relevant`` holds the
+        # versions of one paper (ideal 1, not 2; a second version found is not a gain).
         "nDCG@10": 1.0 / math.log2(rank + 1) if rank else 0.0,
     }
 
 
 def topical_metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
     """Recall@5/10 over the full relevant set, reciprocal rank of the first hit, nDCG@10."""
-    gains = [1.0 if pid in relevant else 0.0 for pid in ranked[:K_MAX]]
+    top = ranked[:K_MAX]
+    gains = [1.0 if pid in relevant else 0.0 for pid in top]
     dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), K_MAX)))
-    first = next((i for i, g in enumerate(gains, 1) if g), None)
-    # Recall@10 is capped by what 10 results can hold: a set of 14 counts 10 found as 1.0.
+    # Recall@10 is capped by what 10 results can hold: a set of 14 counts 10 found as 1.0. That
+    # cap keeps R@k and nDCG ours: llama-index's Recall, granular HitRate and NDCG divide by all
+    # 14 (Recall 10/14 = 0.714), so a large set could never score 1.0.
     return {
         "R@5": sum(gains[:5]) / min(len(relevant), 5),
         "R@10": sum(gains) / min(len(relevant), K_MAX),
-        "MRR": 1.0 / first if first else 0.0,
+        "MRR": _score(MRR(), top, relevant),
         "nDCG@10": dcg / ideal if ideal else 0.0,
     }
 
@@ -93,13 +109,13 @@ def run_retrieval_eval(searcher: Searcher, folder: Path | None = None) -> dict[s
 
 def _sentence_support(answer: Any) -> tuple[int, int]:
     """(supported, total) over the answer's sentences that carry citation markers."""
-    from assistant.answer import paper_facts
-    from assistant.citations import is_supported, markers, split_sentences
+    from assistant.citations import is_supported, markers, paper_facts
     from assistant.prose import plain_text
+    from assistant.text import prose_sentences
 
     by_n = {c.n: c.paper for c in answer.citations}
     supported = total = 0
-    for sentence in split_sentences(answer.text.replace("\n", " ")):
+    for sentence in prose_sentences(answer.text.replace("\n", " ")):
         cited = [by_n[n] for n in markers(sentence) if n in by_n]
         if not cited:
             continue
@@ -227,9 +243,9 @@ def run_writing_eval(
 
 
 def _split(text: str) -> list[str]:
-    from assistant.citations import split_sentences
+    from assistant.text import prose_sentences
 
-    return split_sentences(text.replace("\n", " "))
+    return prose_sentences(text.replace("\n", " "))
 
 
 REQUEST_DATA = Path(__file__).parent / "data" / "requests" / "dev"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from assistant.chunking import sentences
 from assistant.papers import Paper
+from assistant.text import sentences
 
 # Cosine similarity (MiniLM) between the question and a paper's best sentence that makes the
 # paper citable. Measured on the development questions: on-topic questions reach 0.45-0.8 with
@@ -33,17 +33,22 @@ SECOND_SENTENCE_RATIO = 0.85
 
 @dataclass
 class Evidence:
-    """A paper with its sentences that answer the question, best first."""
+    """A paper with its sentences that answer the question (in the abstract's order) and
+    each sentence's score."""
 
     paper: Paper
     sentences: list[str]
-    scores: list[float]
+    scores: list[float]  # scores[i] is sentences[i]'s
     rank: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Similarity of the paper's best sentence or its title to the question (or its expansion).
+    best: float = 0.0
+    # Whether the question names the paper's authors (kept below every bar).
+    named: bool = False
 
     @property
     def score(self) -> float:
-        return self.scores[0] if self.scores else 0.0
+        """The best sentence's score."""
+        return max(self.scores, default=0.0)
 
 
 def select_evidence(
@@ -96,9 +101,10 @@ def select_evidence(
             Evidence(
                 paper=paper,
                 sentences=[parts[i] for i in chosen],
-                scores=sorted((float(s[i]) for i in chosen), reverse=True),
+                scores=[float(s[i]) for i in chosen],
                 rank=rank,
-                extra={"best": best, "named": paper.id in named},
+                best=best,
+                named=paper.id in named,
             )
         )
     return out

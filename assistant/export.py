@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from assistant.citations import MARKER, Citation, markers
 from assistant.papers import Paper
+from assistant.text import is_team, year_label
 
 # Every LaTeX special character becomes a command that prints it literally. Braces and the
 # backslash become text commands rather than ``\{`` because BibTeX counts every brace, escaped
@@ -29,9 +30,6 @@ _LATEX_SPECIALS = {
 }
 _SPECIAL = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-# Corporate authors, as the bibkeys treat them (see corpus.merge): braced so BibTeX does not
-# file "Kimi Team" under a person called Team.
-_TEAM_WORDS = {"team", "group", "lab", "consortium"}
 _BOLD = re.compile(r"\*\*(?P<bold>.+?)\*\*")
 _INLINE = re.compile(f"{_BOLD.pattern}|(?P<marker>{MARKER.pattern})")
 _HEADING = re.compile(r"^(#{1,3})\s+(.*?)(?:\s+#+)?\s*$")
@@ -45,9 +43,10 @@ def latex_escape(text: str) -> str:
 
 
 def _author(name: str) -> str:
-    """One BibTeX author name, escaped; a team kept whole."""
+    """One BibTeX author name, escaped; a team kept whole (braced, so that BibTeX does not
+    file "Kimi Team" under a person called Team)."""
     escaped = latex_escape(name)
-    return "{" + escaped + "}" if _is_team(name) else escaped
+    return "{" + escaped + "}" if is_team(name) else escaped
 
 
 def _month(date: str | None) -> str | None:
@@ -114,14 +113,9 @@ def _date_parts(paper: Paper) -> list[int]:
     return parts
 
 
-def _is_team(name: str) -> bool:
-    words = name.split()
-    return len(words) > 1 and words[-1].lower() in _TEAM_WORDS
-
-
 def _family_given(name: str) -> tuple[str, str]:
     """``Jinguo Zhu`` -> (``Zhu``, ``Jinguo``); a team or a single word is all family name."""
-    if _is_team(name) or " " not in name.strip():
+    if is_team(name) or " " not in name.strip():
         return name.strip(), ""
     given, _, family = name.strip().rpartition(" ")
     return family, given
@@ -218,7 +212,7 @@ def _reference(c: Citation) -> str:
     p = c.paper
     authors = (", ".join(p.authors) or "Anonymous") + (" et al." if p.more_authors else "")
     title = p.title if p.title.endswith((".", "?", "!")) else p.title + "."
-    return f"[{c.n}] {authors} ({p.year or 'n.d.'}). {title} Source: {p.source}."
+    return f"[{c.n}] {authors} ({year_label(p, dated=False)}). {title} Source: {p.source}."
 
 
 def to_markdown(text: str, citations: Sequence[Citation]) -> str:
@@ -278,21 +272,3 @@ def to_latex(text: str, citations: Sequence[Citation]) -> str:
     if in_list:
         out.append(r"\end{itemize}")
     return "\n".join(out).strip() + "\n"
-
-
-def latex_document(
-    text: str, citations: Sequence[Citation], bib_filename: str = "references.bib"
-) -> str:
-    """A minimal compilable document around :func:`to_latex`, citing from ``bib_filename``."""
-    bib = bib_filename.removesuffix(".bib")
-    return (
-        "\\documentclass{article}\n"
-        "\\usepackage[utf8]{inputenc}\n"
-        # T1 prints <, >, | and the escaped specials as themselves, not as OT1 substitutes.
-        "\\usepackage[T1]{fontenc}\n"
-        "\\begin{document}\n\n"
-        f"{to_latex(text, citations)}\n"
-        "\\bibliographystyle{plain}\n"
-        f"\\bibliography{{{bib}}}\n\n"
-        "\\end{document}\n"
-    )

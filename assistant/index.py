@@ -33,6 +33,7 @@ from assistant.config import DEFAULT_COLLECTION, Settings
 from assistant.corpus import READER_VERSION, Collection, collection_files, load_collection
 from assistant.errors import StorageError
 from assistant.papers import Chunk, Paper, Source
+from assistant.text import stemmer
 
 MANIFEST_VERSION = 1
 MISSING = "there is no index yet"
@@ -44,6 +45,27 @@ Progress = Callable[[int, int], None]
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+def chroma_fault(exc: Exception, opening: bool = False) -> bool:
+    """Whether chromadb raised ``exc`` for damaged files or a server that is down (not a bug).
+
+    Measured with chromadb 1.5: damaged files raise ``InternalError`` ("file is not a
+    database", "database disk image is malformed", "Error loading hnsw index") and a missing
+    collection ``NotFoundError``, both ``ChromaError``; a stopped server ``httpx.ConnectError``
+    (a ``TransportError``, as are resets and timeouts); an HTTP error status without Chroma's
+    error body (a proxy's 502) a bare ``Exception``. Opening a client (``opening``) turns these
+    into ``ValueError`` ("Could not connect to a Chroma server", "... to tenant"), and opening
+    damaged files a second time in one process fails in chromadb's own clean-up with
+    ``AttributeError`` ("'RustBindingsAPI' object has no attribute 'bindings'").
+    """
+    import httpx
+    from chromadb.errors import ChromaError
+
+    if opening and isinstance(exc, ValueError | AttributeError):
+        return True
+    # Exactly Exception: chromadb's HTTP client raises Exception(response text) itself.
+    return isinstance(exc, ChromaError | httpx.TransportError) or type(exc) is Exception
 
 
 def _forget_chroma(path: Path) -> None:
@@ -179,7 +201,9 @@ class Store:
                         settings=chroma_settings,
                     )
                     self._client.heartbeat()
-                except Exception as e:  # chromadb raises several transport errors
+                except Exception as e:  # chromadb raises a bare Exception too: see chroma_fault
+                    if not chroma_fault(e, opening=True):
+                        raise
                     raise StorageError(
                         f"Chroma server {self.settings.chroma_host}:{self.settings.chroma_port} "
                         f"is unreachable ({type(e).__name__}); start it with `chroma run` or "
@@ -193,7 +217,9 @@ class Store:
                     self._client = chromadb.PersistentClient(
                         path=str(self.root / "chroma"), settings=chroma_settings
                     )
-                except Exception as e:  # e.g. "file is not a database"
+                except Exception as e:  # e.g. "file is not a database": see chroma_fault
+                    if not chroma_fault(e, opening=True):
+                        raise
                     raise StorageError(
                         f"the Chroma files in {self.root / 'chroma'} are damaged "
                         f"({_first_line(e)}); run `assistant ingest --rebuild`"
@@ -238,9 +264,9 @@ class Store:
                     name, embedding_function=fn, metadata={"hnsw:space": "cosine"}
                 )
             return self.client.get_collection(name, embedding_function=fn)
-        except StorageError:
-            raise
-        except Exception as e:
+        except Exception as e:  # chromadb raises a bare Exception too: see chroma_fault
+            if not chroma_fault(e):
+                raise  # a bug, or StorageError from opening the client
             if create:
                 raise StorageError(f"cannot open Chroma collection {name}: {e}") from None
             raise StorageError(
@@ -317,6 +343,8 @@ class Store:
         except StorageError as e:
             return str(e).split(";")[0]
         except Exception as e:  # a damaged vector segment fails only when queried
+            if not chroma_fault(e):  # (a bare Exception among them: see chroma_fault)
+                raise
             return f"its Chroma collection cannot be searched ({_first_line(e)})"
         return None
 
@@ -474,6 +502,8 @@ class Store:
         # Chroma refuses an upsert over its max batch size (5,461 records embedded, chromadb
         # 1.5): without the cap, ASSISTANT_EMBED_BATCH_SIZE above 1,365 failed every ingest
         # of more chunks than that with a raw InternalError.
+        # The cap stays ours: ChromaVectorStore.add splits only at a fixed 41,665 nodes, not at
+        # the client's get_max_batch_size(), so a batch of 5,462 would fail there just the same.
         batch = min(max(1, self.settings.embed_batch_size) * 4, self.client.get_max_batch_size())
         done = 0
         if progress:
@@ -523,8 +553,11 @@ class Store:
         prefix = f"{self.settings.collection}-"
         for name in self._collection_names():
             if name.startswith(prefix) and name != new.collection:
-                with contextlib.suppress(Exception):
+                try:
                     self.client.delete_collection(name)
+                except Exception as e:  # left for the next ingest; see chroma_fault
+                    if not chroma_fault(e):
+                        raise
         if old_catalog is not None:
             live = {c.id for c in chunks}
             stale = [c.id for c in old_catalog.chunks if c.id not in live]
@@ -546,7 +579,8 @@ def build_bm25(chunks: list[Chunk]) -> Any:
     """A llama-index BM25 retriever over chunk texts (stemmed, English stop words removed)."""
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    return BM25Retriever.from_defaults(nodes=[chunk_node(c) for c in chunks], similarity_top_k=50)
+    nodes = [chunk_node(c) for c in chunks]
+    return BM25Retriever.from_defaults(nodes=nodes, stemmer=stemmer(), similarity_top_k=50)
 
 
 def build_title_bm25(papers: list[Paper]) -> Any:
@@ -555,4 +589,4 @@ def build_title_bm25(papers: list[Paper]) -> Any:
     from llama_index.retrievers.bm25 import BM25Retriever
 
     nodes: list[BaseNode] = [TextNode(id_=p.id, text=p.title) for p in papers]
-    return BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=50)
+    return BM25Retriever.from_defaults(nodes=nodes, stemmer=stemmer(), similarity_top_k=50)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from assistant.errors import LLMError, QuestionError
 from assistant.llm import Message
 from assistant.query import words
+from assistant.text import is_team
 
 if TYPE_CHECKING:
     from assistant.filters import Filters
@@ -147,7 +148,7 @@ def _is_author(name: str, author: str) -> bool:
     if " " in name.strip():
         return name.casefold() == author.casefold()
     parts = author.casefold().split()
-    return bool(parts) and name.casefold() in (parts[-1], parts[0] if parts[-1] == "team" else "")
+    return bool(parts) and name.casefold() in (parts[-1], parts[0] if is_team(author) else "")
 
 
 # --- what the model reads: the task, the topic, the papers named -------------------------------
@@ -494,6 +495,17 @@ _COMPARE = re.compile(r"^\s*compare\s+(?P<items>.+)", re.IGNORECASE)
 _SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)", re.IGNORECASE)
 
 
+# Between the papers a comparison names: "A, B and C", "A vs. B", "A with B".
+_NAME_SEPARATORS = re.compile(r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b)\s*")
+
+
+def split_names(text: str) -> list[str]:
+    """The paper names in ``text``: split at ";" alone when it has one (titles hold commas
+    and "and"), else at commas, "and", "vs." and "with"."""
+    parts = text.split(";") if ";" in text else _NAME_SEPARATORS.split(text)
+    return [name for part in parts if (name := part.strip(" .?!"))]
+
+
 def read_by_rules(text: str, searcher: Searcher) -> ResearchRequest:
     """The request as fixed patterns read it: commands by their first words, a list of papers
     by :func:`assistant.metadata.parse_metadata_question`, metadata from the catalog."""
@@ -510,9 +522,7 @@ def read_by_rules(text: str, searcher: Searcher) -> ResearchRequest:
     named = None
     if m := _COMPARE.match(text):
         request.intent = "compare"
-        named = re.split(
-            r"\s*(?:,|\band\b|\bvs\.?|\bversus\b|\bwith\b)\s*", m.group("items").strip(" .?!")
-        )
+        named = split_names(m.group("items"))
     elif m := _SUMMARIZE.match(text):
         request.intent, named = "summarize", [m.group("paper").strip(" .?!")]
     if named is not None:
@@ -577,9 +587,7 @@ class RequestReader:
                 topic, papers = "; ".join(papers), []
             if request.intent in ("summarize", "compare") and not papers:
                 # The names sometimes land in the topic line: "Co-DETR and Teach-DETR".
-                papers = [
-                    p for p in re.split(r"\s*(?:,|;|\band\b|\bvs\.?|\bversus\b)\s*", topic) if p
-                ]
+                papers = split_names(topic)
         request = check(request, topic, papers, self.searcher)
         # "2022 papers that come with code": the words around the metadata are no topic, and
         # a list narrowed by them would be empty.

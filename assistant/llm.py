@@ -27,10 +27,10 @@ from typing import Any, Literal, TypeVar
 
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
-from assistant.processes import stop_process
+from assistant.processes import free_port, stop_process
 
 Task = Literal["read", "judge", "write"]
-Mode = Literal["phrase", "write"]
+LLMMode = Literal["phrase", "write"]
 # The bundled model each task runs by default, chosen by measurement (README, "Measured").
 TASK_MODELS: dict[Task, str] = {
     "read": "qwen2.5-coder-0.5b",
@@ -121,12 +121,8 @@ class _Spawner:
 _SPAWNER = _Spawner()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
+# Our own server process, not llama-index's in-process LlamaCPP: a crash kills only the server,
+# which ensure() restarts, and both backends share one OpenAI-compatible path (OpenAILike).
 class LocalServer:
     """llama.cpp's OpenAI-compatible server for a GGUF file, on a free loopback port.
 
@@ -173,7 +169,7 @@ class LocalServer:
                 raise ModelError(
                     "llama-cpp-python is not installed; run `pip install 'llama-cpp-python[server]'`"
                 )
-            self.port = _free_port()
+            self.port = free_port()
             cmd = [
                 sys.executable, "-c", _EXEC_WITH_PARENT, str(os.getpid()),
                 "-m", "llama_cpp.server",
@@ -604,7 +600,7 @@ class LocalModels:
             server.stop()
 
 
-def choose_model(settings: Settings) -> tuple[ChatModel, Mode]:
+def choose_model(settings: Settings) -> tuple[ChatModel, LLMMode]:
     """The model the settings ask for and how far it is trusted: ``write`` (it reads requests,
     judges relevance and writes, every sentence checked) for the bundled Qwen models and any
     endpoint, ``phrase`` (one checked sentence) for SmolLM2-135M; ``ASSISTANT_LLM_MODE`` decides

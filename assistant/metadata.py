@@ -41,7 +41,8 @@ _FRAME = set(
     "articles article by in from of on about the a an and or with since after before "
     "until between year years collection released release code available open source "
     "category categories any all is was were been do me please that who also their "
-    "his her its profile affiliated come comes as author authors categories team".split()
+    "his her its profile affiliated come comes as author authors categories team write "
+    "writes up to".split()
 )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.corpus.merge import normalise
 from assistant.papers import Paper
+from assistant.text import is_team
 
 LEXICON = Path(__file__).parent / "data" / "lexicon.txt"
 GLOSSARY = Path(__file__).parent / "data" / "glossary.txt"
@@ -159,6 +160,9 @@ class Hints:
         return bool(self.years or self.authors)
 
 
+HINTS_KEPT = 256  # queries whose hints are remembered
+
+
 class AuthorIndex:
     """Surnames and full names of the collection's authors, to spot them in a query."""
 
@@ -169,15 +173,26 @@ class AuthorIndex:
                 parts = a.split()
                 keys = {a.lower()}
                 # "Kimi Team": the team's name is what people remember, not "Team".
-                if len(parts) > 1 and parts[-1].lower() == "team":
+                if is_team(a):
                     keys.add(parts[0].lower())
                 elif len(parts) > 1:
                     keys.add(parts[-1].lower())
                 for key in keys:
                     self.by_name.setdefault(key, set()).add(p.id)
+        # One answer asks about the same text several times (metadata, search, named papers).
+        self._read: dict[str, Hints] = {}
 
     def hints(self, query: str) -> Hints:
         """Years and known author names that the query mentions (capitalised, as names are)."""
+        h = self._read.get(query)
+        if h is None:  # (threads share the index: one lookup, no check-then-read)
+            h = self._hints(query)
+            if len(self._read) >= HINTS_KEPT:
+                self._read.clear()
+            self._read[query] = h
+        return Hints(set(h.years), set(h.authors))  # the caller's to change
+
+    def _hints(self, query: str) -> Hints:
         h = Hints(years={int(y) for y in _YEAR.findall(query)})
         # Possessives name people too: "Guanglu Song's profile".
         caps = re.findall(r"\b[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*", re.sub(r"['’]s\b", "", query))

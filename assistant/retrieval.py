@@ -9,11 +9,14 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores import VectorStoreQuery
 
 from assistant.config import DEFAULT_COLLECTION
 from assistant.errors import QuestionError, StorageError
 from assistant.filters import FilterIndex, Filters
-from assistant.index import TITLES_DIR, Store
+from assistant.index import TITLES_DIR, Store, chroma_fault
 from assistant.papers import Paper
 from assistant.query import (
     AuthorIndex,
@@ -25,13 +28,14 @@ from assistant.query import (
     words,
     year_score,
 )
+from assistant.text import sentences, stem, stemmer
 
 log = logging.getLogger(__name__)
 # Above this many papers passing a filter, the dense search filters its results itself.
 MAX_FILTER_IDS = 5_000
 
-Mode = Literal["bm25", "dense", "hybrid"]
-MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
+SearchMode = Literal["bm25", "dense", "hybrid"]
+MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
 
 
 @dataclass
@@ -62,11 +66,6 @@ SNIPPET_CHARS = 320
 
 def best_passage(passage: str, query: str, most: int = SNIPPET_CHARS) -> str:
     """The sentence (and its neighbour, room permitting) sharing most stemmed words with the query."""
-    import Stemmer
-
-    from assistant.chunking import sentences
-
-    stem = Stemmer.Stemmer("english").stemWord
     wanted = {stem(w) for w in words(query) if len(w) > 2}
     parts = sentences(passage)
     if len(passage) <= most or not parts:
@@ -102,6 +101,7 @@ BIG_COLLECTION_CHUNKS = 20_000
 # it by up to this much of the fused score's 0..1 range (0.1 to 0.25 were within a paper or
 # two of each other on every set; 0.35 lost own-words queries).
 TITLE_WEIGHT = 0.15
+EXPANSIONS_KEPT = 256  # queries whose expansion is remembered
 # A remembered author or year lifts a paper by this much of the fused score's 0..1 range. A
 # named author is strong evidence (few papers share one), a year is weak (many share it).
 AUTHOR_WEIGHT = 0.5
@@ -120,63 +120,49 @@ def fusion_depth(chunks: int) -> int:
     return BIG_COLLECTION_DEPTH if chunks > BIG_COLLECTION_CHUNKS else SEARCH_DEPTH
 
 
-def _filtered_class() -> Any:
-    from llama_index.core.retrievers import BaseRetriever
+class FilteredRetriever(BaseRetriever):
+    """``inner``'s results whose chunk id passes ``keep``."""
 
-    class Filtered(BaseRetriever):
-        """``inner``'s results whose chunk id passes ``keep``."""
+    def __init__(self, inner: BaseRetriever, keep: Callable[[str], bool]):
+        super().__init__()
+        self._inner, self._keep = inner, keep
 
-        def __init__(self, inner: Any, keep: Any):
-            super().__init__()
-            self._inner, self._keep = inner, keep
-
-        def _retrieve(self, query_bundle: Any) -> Any:
-            return [r for r in self._inner.retrieve(query_bundle) if self._keep(r.node.node_id)]
-
-    return Filtered
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [r for r in self._inner.retrieve(query_bundle) if self._keep(r.node.node_id)]
 
 
-def _dense_retriever_class() -> Any:
-    from llama_index.core.retrievers import BaseRetriever
-    from llama_index.core.schema import NodeWithScore, QueryBundle
-    from llama_index.core.vector_stores import VectorStoreQuery
+class FeedbackRetriever(BaseRetriever):
+    """Dense retrieval with pseudo-relevance feedback (Rocchio) over a Chroma vector store."""
 
-    class FeedbackRetriever(BaseRetriever):
-        """Dense retrieval with pseudo-relevance feedback (Rocchio) over a Chroma vector store."""
+    def __init__(
+        self, store: Any, collection: Any, embed: Any, k: int, filters: Any, feedback: float
+    ):
+        super().__init__()
+        self._store, self._collection, self._embed = store, collection, embed
+        self._k, self._filters, self._feedback = k, filters, feedback
 
-        def __init__(
-            self, store: Any, collection: Any, embed: Any, k: int, filters: Any, feedback: float
-        ):
-            super().__init__()
-            self._store, self._collection, self._embed = store, collection, embed
-            self._k, self._filters, self._feedback = k, filters, feedback
+    def _query(self, vector: list[float], k: int) -> list[NodeWithScore]:
+        result = self._store.query(
+            VectorStoreQuery(query_embedding=vector, similarity_top_k=k, filters=self._filters)
+        )
+        return [
+            NodeWithScore(node=n, score=s)
+            for n, s in zip(result.nodes or [], result.similarities or [], strict=False)
+        ]
 
-        def _query(self, vector: list[float], k: int) -> list[NodeWithScore]:
-            result = self._store.query(
-                VectorStoreQuery(query_embedding=vector, similarity_top_k=k, filters=self._filters)
-            )
-            return [
-                NodeWithScore(node=n, score=s)
-                for n, s in zip(result.nodes or [], result.similarities or [], strict=False)
-            ]
-
-        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-            import numpy as np
-
-            vector = np.asarray(self._embed.get_query_embedding(query_bundle.query_str))
-            if self._feedback <= 0:
-                return self._query(vector.tolist(), self._k)
-            # The feedback needs only the few best chunks of the first pass.
-            first = self._query(vector.tolist(), min(PRF_DEPTH, self._k))
-            if not first:
-                return first
-            top = [r.node.node_id for r in first[:PRF_DEPTH]]
-            got = self._collection.get(ids=top, include=["embeddings"])
-            centroid = np.asarray(got["embeddings"], dtype=np.float32).mean(axis=0)
-            moved = vector + self._feedback * centroid
-            return self._query((moved / np.linalg.norm(moved)).tolist(), self._k)
-
-    return FeedbackRetriever
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        vector = np.asarray(self._embed.get_query_embedding(query_bundle.query_str))
+        if self._feedback <= 0:
+            return self._query(vector.tolist(), self._k)
+        # The feedback needs only the few best chunks of the first pass.
+        first = self._query(vector.tolist(), min(PRF_DEPTH, self._k))
+        if not first:
+            return first
+        top = [r.node.node_id for r in first[:PRF_DEPTH]]
+        got = self._collection.get(ids=top, include=["embeddings"])
+        centroid = np.asarray(got["embeddings"], dtype=np.float32).mean(axis=0)
+        moved = vector + self._feedback * centroid
+        return self._query((moved / np.linalg.norm(moved)).tolist(), self._k)
 
 
 class Searcher:
@@ -197,6 +183,7 @@ class Searcher:
         self.depth = fusion_depth(len(self.chunks)) if depth is None else depth
         self.authors = AuthorIndex(self.papers.values())
         self._author_names: list[str] | None = None
+        self._expanded: dict[str, str] = {}
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.models_dir)
@@ -218,7 +205,10 @@ class Searcher:
             titles = BM25Retriever.from_persist_dir(
                 str(catalog.build_dir / TITLES_DIR), show_progress=False
             )
-        except Exception as e:  # missing or garbled files of the keyword index
+        except (OSError, EOFError, ValueError, TypeError) as e:
+            # Missing or garbled files of the keyword index, as bm25s and llama-index read them
+            # (measured): OSError (missing), ValueError (bad JSON, short or garbled .npy
+            # arrays), EOFError (an empty .npy), TypeError (retriever.json of another shape).
             raise StorageError(
                 f"the keyword index in {catalog.build_dir} is damaged ({type(e).__name__}); "
                 "run `assistant ingest --rebuild`"
@@ -263,7 +253,7 @@ class Searcher:
                 ]
             )
         k = min(k, max(1, len(self.chunks)))
-        return _dense_retriever_class()(
+        return FeedbackRetriever(
             self._vectors, self._collection, self.embed_model, k, filters, feedback
         )
 
@@ -275,6 +265,7 @@ class Searcher:
             mask = self._filter_index.chunk_mask(allowed)
         retriever = BM25Retriever(
             existing_bm25=self._bm25.bm25,
+            stemmer=stemmer(),  # this thread's: the retriever stems the query with it
             similarity_top_k=min(k, len(self._chunk_order)),
             corpus_weight_mask=mask,
         )
@@ -282,9 +273,9 @@ class Searcher:
             return retriever
         # BM25 pads its top k with masked-out chunks at score 0; in a fusion they would take
         # places that allowed dense results need.
-        return _filtered_class()(retriever, lambda cid: self.chunks[cid].paper_id in allowed)
+        return FilteredRetriever(retriever, lambda cid: self.chunks[cid].paper_id in allowed)
 
-    def _retriever(self, mode: Mode, k: int, allowed: set[str] | None) -> Any:
+    def _retriever(self, mode: SearchMode, k: int, allowed: set[str] | None) -> Any:
         """BM25 alone, dense alone (the baselines), or both fused with feedback (the default)."""
         if mode == "dense":
             return self._dense(k, allowed)
@@ -311,7 +302,9 @@ class Searcher:
         wanted = [c.id for c in self.chunks.values() if c.paper_id in set(paper_ids)]
         try:
             got = self._collection.get(ids=wanted, include=["embeddings"])
-        except Exception as e:
+        except Exception as e:  # chromadb raises a bare Exception too: see chroma_fault
+            if not chroma_fault(e):
+                raise
             raise self.store.unreachable(e) from None
         sums: dict[str, Any] = {}
         for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
@@ -347,7 +340,7 @@ class Searcher:
         (tokens,) = bm25s.tokenize(
             text,
             stopwords="en",
-            stemmer=self._bm25.stemmer,
+            stemmer=stemmer(),  # this thread's (PyStemmer is not thread-safe)
             token_pattern=self._bm25.token_pattern,
             return_ids=False,
             show_progress=False,
@@ -363,7 +356,17 @@ class Searcher:
         )
 
     def _expand(self, query: str) -> str:
-        """The query plus the field terms its everyday wording stands for (``expanded``)."""
+        """The query plus the field terms its everyday wording stands for (``expanded``),
+        worked out once per query (an answer searches the same text more than once)."""
+        expanded = self._expanded.get(query)
+        if expanded is None:  # (threads share the searcher: one lookup, no check-then-read)
+            expanded = self._expansion(query)
+            if len(self._expanded) >= EXPANSIONS_KEPT:
+                self._expanded.clear()
+            self._expanded[query] = expanded
+        return expanded
+
+    def _expansion(self, query: str) -> str:
         if not self.expands or self.in_field_terms(query):
             return query
         terms = " ".join(t for t in (expand(query), self.glossary.terms_for(query)) if t)
@@ -378,7 +381,7 @@ class Searcher:
         query: str,
         k: int = 10,
         filters: Filters | None = None,
-        mode: Mode = "hybrid",
+        mode: SearchMode = "hybrid",
     ) -> list[Hit]:
         """The ``k`` best papers for ``query``, each with its best passage."""
         query = " ".join(query.split())
@@ -393,8 +396,8 @@ class Searcher:
         text = self.expanded(query) if mode == "hybrid" else query
         try:
             results = self._retriever(mode, max(self.depth, k * 4), allowed).retrieve(text)
-        except Exception as e:  # Chroma gone (server stopped) or its files broken under us
-            if mode == "bm25":  # no Chroma involved: not a storage fault
+        except Exception as e:  # chromadb raises a bare Exception too: see chroma_fault
+            if not chroma_fault(e):  # Chroma gone (server stopped) or its files broken under us
                 raise
             log.debug("retrieval failed", exc_info=True)
             raise self.store.unreachable(e) from None

@@ -14,11 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from assistant.answer import short_name, third_person, with_marker
-from assistant.chunking import sentences
-from assistant.citations import Citation, markers, split_sentences
+from assistant import themes
+from assistant.citations import Citation, finalize, markers
 from assistant.drafting import COMPARE_PROMPT, Drafter, leans_on_context
 from assistant.errors import QuestionError
 from assistant.llm import ChatModel, LLMError
@@ -27,6 +24,15 @@ from assistant.prose import is_clean, plain_text
 from assistant.query import words
 from assistant.relevance import YES_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Hit, Searcher
+from assistant.text import (
+    THEME_STOP,
+    prose_sentences,
+    sentences,
+    short_name,
+    third_person,
+    with_marker,
+    year_label,
+)
 
 # Cue words that mark what an abstract sentence does (problem, method, result).
 _PROBLEM = re.compile(
@@ -48,13 +54,6 @@ _DATASETS = re.compile(
     r"\b(ImageNet(?:-[\w]+)?|MS[- ]?COCO|COCO|ADE20K|Cityscapes|LAION-\w+|CIFAR-\d+|"
     r"Kinetics(?:-\d+)?|VQAv2|nuScenes|KITTI|Pascal VOC|PASCAL VOC|LVIS|Objects365|"
     r"[A-Z][A-Za-z]*(?:Bench|QA|VQA)\w*|MMMU|MMBench|MathVista|GSM8K|MMLU)\b"
-)
-# Words that name no theme: left out of the title-word theme names.
-_STOP_THEME = set(
-    "a an the of for and in on with via to from by towards toward using based large models "
-    "model methods method approaches approach work works paper papers "
-    "learning network networks efficient improving improved new framework vision visual "
-    "image images neural deep multi task tasks training data".split()
 )
 RELATED_DEPTH = 40
 
@@ -213,7 +212,7 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
                 "data": cells.get("data") or datasets(c.paper),
                 "key result": cells.get("result") or plain_text(r["result"] or r["method"]),
                 "code": "yes" if c.paper.has_code else "no" if c.paper.has_code is False else "?",
-                "year": str(c.paper.year or c.paper.date or "n.d."),
+                "year": year_label(c.paper),
             }
         )
     body: list[str] = []
@@ -250,7 +249,7 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
 
 def _shared_terms(papers: list[Paper]) -> list[str]:
     """Title words every paper shares, else abstract terms that are rare in English prose."""
-    sets = [set(words(p.title)) - _STOP_THEME for p in papers]
+    sets = [set(words(p.title)) - THEME_STOP for p in papers]
     shared = set.intersection(*sets)
     if shared:
         return sorted(shared)[:3]
@@ -323,29 +322,12 @@ class TopicFilter:
 
 
 def _themes(papers: list[Paper], searcher: Searcher) -> list[tuple[str, list[Paper]]]:
-    """Group papers into themes (k-means on their embeddings), named by distinctive title words."""
+    """Group papers into themes (k-means on their vectors), named by distinctive title words."""
     if len(papers) <= 3:
         return [(_theme_name(papers, papers), papers)]
     vectors = searcher.paper_vectors([p.id for p in papers])
     k = max(2, min(5, round(len(papers) / 4)))
-    rng = np.random.default_rng(0)
-    centres = vectors[rng.choice(len(papers), k, replace=False)]
-    for _ in range(20):
-        labels = np.argmax(vectors @ centres.T, axis=1)
-        centres = np.stack(
-            [vectors[labels == j].mean(0) if (labels == j).any() else centres[j] for j in range(k)]
-        )
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    members = [[i for i, lab in enumerate(labels) if lab == j] for j in range(k)]
-    members = [m for m in members if m]
-    # A theme of one paper is no theme: it joins the theme whose centre is nearest.
-    while len(members) > 1 and min(len(m) for m in members) == 1:
-        alone = min(range(len(members)), key=lambda j: len(members[j]))
-        (i,) = members.pop(alone)
-        centres = np.stack([vectors[m].mean(0) for m in members])
-        members[int(np.argmax(centres @ vectors[i]))].append(i)
-    groups = [[papers[i] for i in m] for m in members]
-    groups.sort(key=lambda g: -len(g))
+    groups = [[papers[i] for i in m] for m in themes.group(vectors, k)]
     return [
         (_theme_name(g, papers), sorted(g, key=lambda p: (p.year or 9999, p.title))) for g in groups
     ]
@@ -353,9 +335,9 @@ def _themes(papers: list[Paper], searcher: Searcher) -> list[tuple[str, list[Pap
 
 def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
     inside = Counter(
-        w for p in group for w in set(words(p.title)) if w not in _STOP_THEME and len(w) > 2
+        w for p in group for w in set(words(p.title)) if w not in THEME_STOP and len(w) > 2
     )
-    outside = Counter(w for p in everyone for w in set(words(p.title)) if w not in _STOP_THEME)
+    outside = Counter(w for p in everyone for w in set(words(p.title)) if w not in THEME_STOP)
     scored = sorted(
         inside, key=lambda w: (-(inside[w] / len(group) - 0.5 * outside[w] / len(everyone)), w)
     )
@@ -365,7 +347,7 @@ def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
         pair
         for p in group
         for pair in set(zip(words(p.title), words(p.title)[1:], strict=False))
-        if not set(pair) & _STOP_THEME
+        if not set(pair) & THEME_STOP
     )
     shared = [pair for pair, c in pairs.most_common() if c >= 2]
     if shared:
@@ -455,7 +437,6 @@ def related_work_steps(
     every sentence, and cite from its abstract any paper the model left out. Without a model,
     or where it fails, the paragraph is the papers' evidence sentences.
     """
-    from assistant.answer import finalize
     from assistant.evidence import Evidence
 
     topic, themes = _topic_themes(topic, searcher, filters, topics)
@@ -560,9 +541,7 @@ def review_outline(
             method = roles(p)["method"]
             citations.append(Citation(n, p, [method]))
             gist = written.get(n) or _gist(p, n)
-            lines.append(
-                f"- {plain_text(p.title)} ({short_name(p)}, {p.year or p.date or 'n.d.'}): {gist}"
-            )
+            lines.append(f"- {plain_text(p.title)} ({short_name(p)}, {year_label(p)}): {gist}")
         lines.append("")
     text = "\n".join(lines).rstrip()
     return Draft("review outline", topic, text, citations, written_by=counts)
@@ -585,13 +564,15 @@ def shorter(draft: Draft) -> Draft:
     for paragraph in draft.text.split("\n\n"):
         seen: set[int] = set()
         kept = []
-        for s in split_sentences(paragraph):
+        for s in prose_sentences(paragraph):
             ns = set(markers(s))
             if not ns or not ns <= seen:
                 kept.append(s)
                 seen |= ns
         out.append(" ".join(kept))
-    return Draft(draft.kind, draft.topic, "\n\n".join(out), draft.citations, draft.table, "shorter")
+    text = "\n\n".join(out)
+    note = "shorter" if text != draft.text else "already one sentence per paper: nothing cut"
+    return Draft(draft.kind, draft.topic, text, draft.citations, draft.table, note)
 
 
 _THEME_HEADING = re.compile(r"^\*\*(?P<name>[^*]+)\.\*\*\s*")
@@ -617,7 +598,7 @@ def drop_citation(draft: Draft, n: int) -> Draft:
         raise QuestionError(f"the draft has no [{n}]")
     paragraphs = []
     for paragraph in draft.text.split("\n\n"):
-        kept = [s for s in split_sentences(paragraph) if n not in markers(s)]
+        kept = [s for s in prose_sentences(paragraph) if n not in markers(s)]
         if kept:
             paragraphs.append(" ".join(kept))
     return _renumbered(draft, paragraphs, f"dropped [{n}]")
@@ -626,9 +607,34 @@ def drop_citation(draft: Draft, n: int) -> Draft:
 def _renumbered(draft: Draft, paragraphs: list[str], note: str) -> Draft:
     """The draft with these paragraphs, its [n] renumbered by first appearance (a paper no
     longer cited leaves the list)."""
-    from assistant.answer import finalize
     from assistant.evidence import Evidence
 
     numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
     text, citations = finalize("\n\n".join(paragraphs), numbered)
     return Draft(draft.kind, draft.topic, text, citations, draft.table, note, draft.written_by)
+
+
+def add_papers(draft: Draft, extra: Draft, note: str) -> Draft:
+    """The draft plus the papers of ``extra`` it did not cite yet, as a new paragraph."""
+    from assistant.evidence import Evidence
+
+    have = {c.paper.id for c in draft.citations}
+    new = [c for c in extra.citations if c.paper.id not in have]
+    if not new:
+        return Draft(
+            draft.kind, draft.topic, draft.text, draft.citations, draft.table, "no new papers"
+        )
+    offset = max((c.n for c in draft.citations), default=0)
+    renumber = {c.n: offset + i for i, c in enumerate(new, 1)}
+    sentences = [
+        with_marker(third_person(roles(c.paper)["method"], short_name(c.paper)), renumber[c.n])
+        for c in new
+    ]
+    numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
+    numbered.update({renumber[c.n]: Evidence(c.paper, c.evidence, [1.0]) for c in new})
+    text, citations = finalize(
+        draft.text + "\n\n**Further work.** " + " ".join(sentences), numbered
+    )
+    counts = dict(draft.written_by)
+    counts["evidence_sentences"] = counts.get("evidence_sentences", 0) + len(sentences)
+    return Draft(draft.kind, draft.topic, text, citations, draft.table, note, counts)

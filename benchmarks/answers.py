@@ -68,12 +68,12 @@ def main() -> int:
     args = parser.parse_args()
 
     from assistant.answer import Answer, Answerer
-    from assistant.cli import open_searcher
+    from assistant.cli import open_index
     from assistant.config import Settings
     from assistant.llm import choose_model
 
     settings = Settings()
-    searcher = open_searcher(settings)
+    searcher = open_index(settings)
     model, mode = choose_model(settings)
     local = Answerer(searcher, model, mode)
     evidence_only = Answerer(searcher, None)

@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from assistant.processes import stop_process  # noqa: E402
+from assistant.processes import free_port, stop_process  # noqa: E402
 from assistant.web import ANSWER_CONCURRENCY, QUEUE_SIZE  # noqa: E402
 
 DEV = ROOT / "assistant" / "data" / "dev"
@@ -120,12 +119,6 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 # --- the app's process and its memory ----------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def prepare_storage(source: Path, dest: Path) -> Path:
     """A private copy of an index (the app may write to it); the models folder is linked."""
     dest.mkdir(parents=True, exist_ok=True)

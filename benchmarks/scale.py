@@ -39,7 +39,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -228,8 +227,8 @@ def _a(word: str) -> str:
 
 def real_sentences(seeds: Path = ROOT / "seeds") -> list[str]:
     """Sentences of the bundled listings' abstracts, for a realistic spread of rarer words."""
-    from assistant.chunking import sentences
     from assistant.corpus import load_collection
+    from assistant.text import sentences
 
     if not seeds.is_dir():
         return []
@@ -586,12 +585,6 @@ def run_child(kind: str, settings: dict[str, Any], work: Path) -> dict[str, Any]
     return json.loads(result.read_text())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for_chroma(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     """Poll the server's heartbeat until it answers (60 s at most)."""
     deadline = time.monotonic() + 60
@@ -614,6 +607,8 @@ def chroma_server(data: Path, log: Path) -> Iterator[tuple[int, int]]:
     chroma = Path(sys.executable).parent / "chroma"
     if not chroma.exists():
         chroma = Path(shutil.which("chroma") or "chroma")
+    from assistant.processes import free_port
+
     port = free_port()
     cmd = [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)]
     with started(cmd, log) as proc:

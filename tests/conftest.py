@@ -11,7 +11,6 @@ import contextlib
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -26,9 +25,23 @@ import pytest
 
 from assistant.config import Settings
 from assistant.index import IngestReport, Store
-from assistant.processes import stop_process
+from assistant.papers import Paper
+from assistant.processes import free_port, stop_process
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def make_paper(pid: str = "p1", **fields: Any) -> Paper:
+    """A paper built in a test: an id and the fields the test cares about, plain defaults."""
+    values: dict[str, Any] = {
+        "id": pid, "bibkey": pid, "title": f"Paper {pid}", "abstract": "", "authors": [],
+        "more_authors": False, "date": None, "year": None, "category": None, "has_code": None,
+        "org": None, "sources": [],
+    }  # fmt: skip
+    values.update(fields)
+    return Paper(**values)
+
+
 SEEDS = REPO / "seeds"
 # The smallest real listing: 24 entries, 24 papers, glued layout.
 SMALL_SEED = next(SEEDS.glob("000_*.txt"))
@@ -276,12 +289,6 @@ def llama_server() -> Any:
     server.ensure()
     yield server
     server.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -106,7 +106,7 @@ def test_retrievals_best_paper_is_citable_below_the_sentence_bar(extractive, sea
     best = searcher.search(question, k=1)[0].paper
     assert best.title.startswith("Uni-Perceiver-MoE")
     (evidence,) = select_evidence(question, [best], searcher.store.embedder)
-    assert LEAD_BAR <= evidence.extra["best"] < RELEVANCE_BAR
+    assert LEAD_BAR <= evidence.best < RELEVANCE_BAR
     assert select_evidence(question, [best], searcher.store.embedder, lead_bar=RELEVANCE_BAR) == []
     answer = extractive.ask(question)
     assert_grounded(answer)
@@ -180,9 +180,83 @@ def test_questions_are_validated():
     assert clean_question("what\x07 is  DETR?") == "what is DETR?"
 
 
-def test_other_language_question_gets_an_answer_or_refusal(extractive):
-    answer = extractive.ask("¿Qué es la destilación de conocimiento?")
+def assert_on_topic_and_supported(answer, topic):
+    """Every cited paper is about ``topic``, quoted in its own words, each cited sentence
+    supported by the papers it cites."""
+    from assistant.answer import paper_facts
+    from assistant.citations import is_supported
+    from assistant.text import prose_sentences
+
+    by_n = {c.n: c.paper for c in answer.citations}
+    for c in answer.citations:
+        assert topic in (c.paper.title + " " + c.paper.abstract).lower(), c.paper.title
+        assert c.evidence and all(s in c.paper.abstract for s in c.evidence)
+    for paragraph in answer.text.split("\n\n"):
+        body = paragraph.split("\n", 1)[-1]  # after the paper's heading line
+        for sentence in prose_sentences(body):
+            if cited := markers(sentence):
+                facts = " ".join(paper_facts(by_n[n]) for n in cited)
+                assert is_supported(sentence, facts), sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("¿Qué es la destilación de conocimiento?", "distil"),
+        ("Qu'est-ce que la distillation des connaissances ?", "distil"),
+        ("Was ist Wissensdestillation?", "distil"),
+        pytest.param(
+            "¿Cómo funciona la búsqueda de arquitectura neuronal?",
+            "architecture search",
+            marks=pytest.mark.xfail(
+                reason="answered from Grad-CAM (its 'neurons' match 'neuronal'), a paper not "
+                "about architecture search: no judge without a capable model, and the lead "
+                "paper needs only LEAD_BAR",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_other_language_question_gets_an_answer_or_refusal(extractive, question, topic):
+    # A question in another language on a topic the collection covers: an answer cites only
+    # papers on the topic, in their own words; a refusal cites nothing. Either is correct.
+    answer = extractive.ask(question)
     assert_grounded(answer)
+    if answer.refused:
+        assert answer.text == NOTHING_RELEVANT and answer.citations == []
+    else:
+        assert answer.citations
+        assert_on_topic_and_supported(answer, topic)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Qu'est-ce que la photosynthèse des plantes ?",
+        "¿Cómo se forman las estrellas en las nubes moleculares?",
+        pytest.param(
+            "¿Qué es la fotosíntesis en las plantas?",
+            marks=pytest.mark.xfail(
+                reason="answered from an Indonesian text-to-image paper ('fotosíntesis' is "
+                "close to its 'synthesis'); in English the question is refused",
+                strict=True,
+            ),
+        ),
+        pytest.param(
+            "Wie funktioniert die Photosynthese bei Pflanzen?",
+            marks=pytest.mark.xfail(
+                reason="answered from an Indonesian text-to-image paper ('Photosynthese' is "
+                "close to its 'synthesis'); in English the question is refused",
+                strict=True,
+            ),
+        ),
+    ],
+)
+def test_off_topic_question_in_another_language_is_refused(extractive, question):
+    assert extractive.ask("What is photosynthesis in plants?").refused  # as in English
+    answer = extractive.ask(question)
+    assert answer.refused, [c.paper.title for c in answer.citations]
+    assert answer.text == NOTHING_RELEVANT and answer.citations == []
 
 
 def test_marker_cleanup_and_third_person():
@@ -247,7 +321,8 @@ def test_a_near_field_off_topic_question_is_refused(qwen):
 
 def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
     from assistant.answer import paper_facts
-    from assistant.citations import is_supported, split_sentences
+    from assistant.citations import is_supported
+    from assistant.text import prose_sentences
 
     answer = qwen.ask("How does Teach-DETR use teacher detectors to train DETR-based detectors?")
     assert answer.backend == "local" and not answer.refused
@@ -255,7 +330,7 @@ def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
     assert_grounded(answer)
     by_n = {c.n: c.paper for c in answer.citations}
     assert "Teach-DETR: Better Training DETR with Teachers" in {p.title for p in by_n.values()}
-    for sentence in split_sentences(answer.text):
+    for sentence in prose_sentences(answer.text):
         cited = markers(sentence)
         if cited:
             facts = " ".join(paper_facts(by_n[n]) for n in cited)

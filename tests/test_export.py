@@ -17,7 +17,6 @@ from assistant.export import (
     bibtex,
     bibtex_entry,
     cited_papers,
-    latex_document,
     latex_escape,
     to_latex,
     to_markdown,
@@ -232,15 +231,6 @@ def test_cited_papers_in_order_of_first_appearance(papers):
     assert cited_papers("nothing", citations) == []
 
 
-def test_latex_document_wraps_the_fragment(papers):
-    citations = [Citation(1, papers[0])]
-    doc = latex_document("A [1].", citations, bib_filename="refs.bib")
-    assert doc.startswith("\\documentclass{article}")
-    assert to_latex("A [1].", citations) in doc
-    assert "\\bibliographystyle{plain}" in doc and "\\bibliography{refs}" in doc
-    assert doc.rstrip().endswith("\\end{document}")
-
-
 @pytest.mark.skipif(
     not (shutil.which("pdflatex") and shutil.which("bibtex")), reason="pdflatex/bibtex absent"
 )
@@ -251,7 +241,14 @@ def test_document_compiles_with_the_bibliography(papers, tmp_path):
         f"- **{p.title}** 10% & more [{n}]" for n, p in enumerate(cited, 1)
     )
     (tmp_path / "references.bib").write_text(bibtex(cited_papers(text, citations)), "utf-8")
-    (tmp_path / "main.tex").write_text(latex_document(text, citations), "utf-8")
+    document = (
+        "\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n"
+        # T1 prints <, >, | and the escaped specials as themselves, not as OT1 substitutes.
+        "\\usepackage[T1]{fontenc}\n\\begin{document}\n"
+        f"{to_latex(text, citations)}\n"
+        "\\bibliographystyle{plain}\n\\bibliography{references}\n\\end{document}\n"
+    )
+    (tmp_path / "main.tex").write_text(document, "utf-8")
 
     def run(*cmd: str) -> None:
         subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True, timeout=120)

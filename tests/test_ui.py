@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import REPO, SMALL_SEED_PAPERS, cli_env
+from conftest import REPO, SMALL_SEED_PAPERS, cli_env, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,12 +50,6 @@ SESSIONS = {
 }
 FOLLOW_UP = "What do the authors propose?"
 NO_FILTERS = ("", "", "", "", False, "")  # author, years from and to, category, code, venue
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +378,7 @@ def test_map_themes_and_year_chart_follow_the_data(searcher: Any) -> None:
     from assistant.answer import Answer
     from assistant.citations import Citation
     from assistant.retrieval import Filters
-    from assistant.web import IN_ANSWER, THEMES, marked_map, paper_map, papers_per_year
+    from assistant.web.render import IN_ANSWER, THEMES, marked_map, paper_map, papers_per_year
 
     base = paper_map(searcher)
     assert len(base) == len(searcher.papers) and base["id"].is_unique
@@ -401,28 +394,24 @@ def test_map_themes_and_year_chart_follow_the_data(searcher: Any) -> None:
 
 
 def test_a_registered_action_appears_in_the_page(searcher: Any) -> None:
-    from assistant.web import ACTIONS, action, build_app
+    from assistant.chat import ACTIONS
+    from assistant.web import build_app
 
-    @action("Echo")
     def echo(req: Any) -> Iterator[Any]:
         yield req.text
 
-    try:
-        demo = build_app(searcher=searcher, backend="extractive")
-        radios = [
-            c for c in demo.config["components"] if c.get("props", {}).get("label") == "Action"
-        ]
-        assert [choice[0] for choice in radios[0]["props"]["choices"]] == [
-            "Answer",
-            "Search",
-            "Summarize",
-            "Compare",
-            "Related work",
-            "Review outline",
-            "Echo",
-        ]
-    finally:
-        del ACTIONS["Echo"]
+    demo = build_app(searcher=searcher, backend="extractive", actions={**ACTIONS, "Echo": echo})
+    radios = [c for c in demo.config["components"] if c.get("props", {}).get("label") == "Action"]
+    assert [choice[0] for choice in radios[0]["props"]["choices"]] == [
+        "Answer",
+        "Search",
+        "Summarize",
+        "Compare",
+        "Related work",
+        "Review outline",
+        "Echo",
+    ]
+    assert "Echo" not in ACTIONS  # the registry every other page uses is left as it was
 
 
 @pytest.mark.parametrize("command", [["ui.py"], ["-m", "assistant", "ui"]])
@@ -472,6 +461,11 @@ def test_writing_actions_from_the_page(url: str) -> None:
     entries = bibtexparser.loads(Path(drafted["bib"]).read_text()).entries
     assert len(entries) == drafted["sources"].count('class="source"')
     assert "\\cite{" in Path(drafted["tex"]).read_text()
+    # A follow-up on the draft, through the Answer action as in the terminal's chat.
+    dropped = ask(session, "drop [1]")
+    assert "dropped [1]" in dropped["notice"]
+    assert dropped["sources"].count('class="source"') == len(entries) - 1
+    assert first_source_title(dropped["sources"]) != first_source_title(drafted["sources"])
     outline = ask(session, "neural architecture search", action="Review outline")
     assert "Scope:" in texts(outline["chat"])[-1]
     missing = ask(session, "A Paper That Does Not Exist Anywhere", action="Summarize")

@@ -13,6 +13,7 @@ from assistant.citations import markers
 from assistant.errors import QuestionError
 from assistant.evaluation import DEV_DATA, ids_for_titles, load_set, run_writing_eval
 from assistant.export import bibtex
+from assistant.text import prose_sentences
 from assistant.writing import (
     Draft,
     TopicFilter,
@@ -37,6 +38,24 @@ def numbered_in_order(draft):
             first.append(n)
     assert first == list(range(1, len(first) + 1))
     assert set(first) == {c.n for c in draft.citations}
+
+
+def cited_ids(draft):
+    return [(c.n, c.paper.id) for c in draft.citations]
+
+
+def repeated_citations(draft):
+    """Sentences citing only papers that an earlier sentence of their paragraph cites."""
+
+    out = []
+    for paragraph in draft.text.split("\n\n"):
+        seen: set[int] = set()
+        for sentence in prose_sentences(paragraph):
+            cited = set(markers(sentence))
+            if cited and cited <= seen:
+                out.append(sentence)
+            seen |= cited
+    return out
 
 
 def test_resolve_paper_by_title_method_name_id_and_did_you_mean(searcher):
@@ -130,11 +149,27 @@ def test_chat_routes_tasks_and_follow_ups(searcher):
     assert len(replies["shorter"].text) <= len(
         replies["draft a related-work paragraph on knowledge distillation"].text
     )
+    first, short = (
+        replies["draft a related-work paragraph on knowledge distillation"],
+        replies["shorter"],
+    )
+    if short.text == first.text:
+        # Nothing to cut: each sentence is the first of its paragraph to cite its papers
+        # (the note on it: test_shorter_says_when_the_draft_is_already_at_its_shortest).
+        assert not repeated_citations(first)
+    else:
+        assert len(short.text) < len(first.text) and not repeated_citations(short)
+    assert cited_ids(short) == cited_ids(first)  # sentences are cut, never a paper
     dropped = replies["drop [2]"]
     assert (
         dropped.note == "dropped [2]"
         and len(dropped.citations) == len(replies["shorter"].citations) - 1
     )
+    gone = next(c.paper for c in short.citations if c.n == 2)
+    assert gone.title not in {c.paper.title for c in dropped.citations}
+    assert max(markers(dropped.text)) == len(dropped.citations)  # no [n] past the last paper
+    assert set(markers(dropped.text)) == {c.n for c in dropped.citations}  # every [n] resolves
+    numbered_in_order(dropped)
     merged = replies["merge the first two themes"]
     assert merged.text.count("**") == dropped.text.count("**") - 2  # one heading fewer
     assert {c.paper.id for c in merged.citations} == {c.paper.id for c in dropped.citations}
@@ -145,6 +180,74 @@ def test_chat_routes_tasks_and_follow_ups(searcher):
     assert replies["summarize InternVL3"].kind == "summary"
     follow_up = replies["What dataset does it use?"]
     assert "Teach-DETR" in follow_up.citations[0].paper.title
+
+
+def test_chat_adds_the_papers_of_a_year_it_did_not_cite_yet(searcher):
+    session = ChatSession(Answerer(searcher, None))
+    draft, added, again = (
+        list(session.send(message))[-1]
+        for message in (
+            "draft a related-work paragraph on knowledge distillation",
+            "add the 2024 papers",
+            "add the 2024 papers",
+        )
+    )
+    before = cited_ids(draft)
+    assert cited_ids(added)[: len(before)] == before  # the old citations keep their numbers
+    new = added.citations[len(before) :]
+    if new:
+        assert added.note == "added the 2024 papers"
+        assert added.text.startswith(draft.text + "\n\n**Further work.** ")
+        old = {pid for _, pid in before}
+        for c in new:
+            assert c.paper.year == 2024 and c.paper.id not in old, c.paper.title
+            assert "distil" in (c.paper.title + c.paper.abstract).lower()
+    else:
+        assert added.note == "no new papers" and added.text == draft.text
+    assert set(markers(added.text)) == {c.n for c in added.citations}  # every [n] resolves
+    numbered_in_order(added)
+    # The same year again: nothing left to add, nothing changed.
+    assert again.note == "no new papers"
+    assert again.text == added.text and cited_ids(again) == cited_ids(added)
+
+
+def _paper(pid):
+    from assistant.papers import Paper
+
+    return Paper(pid, pid, f"Paper {pid}", "", [f"Author {pid}"], False, None, 2023, None, None,
+                 None, [])  # fmt: skip
+
+
+def test_shorter_keeps_the_first_sentence_per_cited_paper_in_each_paragraph():
+    from assistant.citations import Citation
+    from assistant.writing import shorter
+
+    citations = [Citation(n, _paper(f"p{n}")) for n in (1, 2, 3)]
+    draft = Draft(
+        "related work",
+        "topic",
+        "**Theme.** A does x [1]. A also does y [1]. B does z [2]. Both do w [1, 2].\n\n"
+        "**Other.** C does v [3]. It connects them. A is cited again here [1]. C again [3].",
+        citations,
+    )
+    short = shorter(draft)
+    assert short.text == (
+        "**Theme.** A does x [1]. B does z [2].\n\n"
+        "**Other.** C does v [3]. It connects them. A is cited again here [1]."
+    )
+    assert short.citations == citations and short.note == "shorter"
+    assert shorter(short).text == short.text
+
+
+def test_shorter_says_when_the_draft_is_already_at_its_shortest():
+    from assistant.citations import Citation
+    from assistant.writing import shorter
+
+    citations = [Citation(n, _paper(f"p{n}")) for n in (1, 2)]
+    draft = Draft("related work", "topic", "**Theme.** A does x [1]. B does z [2].", citations)
+    short = shorter(draft)
+    assert short.text == draft.text
+    assert "already" in short.note or "shortest" in short.note
 
 
 def test_sessions_do_not_share_history(searcher):
@@ -197,13 +300,14 @@ def _claims_supported(draft):
     import re
 
     from assistant.answer import paper_facts
-    from assistant.citations import is_supported, split_sentences
+    from assistant.citations import is_supported
     from assistant.prose import plain_text
+    from assistant.text import prose_sentences
 
     by_n = {c.n: c.paper for c in draft.citations}
     for paragraph in draft.text.split("\n\n"):
         body = re.sub(r"\*\*[^*]+\*\*", "", paragraph)  # headings and labels are no claims
-        for sentence in split_sentences(body.replace("\n", " ")):
+        for sentence in prose_sentences(body.replace("\n", " ")):
             cited = markers(sentence)
             assert set(cited) <= set(by_n), sentence
             if cited:
@@ -237,9 +341,8 @@ def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_chec
     assert headings and not any(re.fullmatch(r"\w+ and \w+", h, re.I) for h in headings)
     prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
     assert "\\" not in prose and "$" not in prose
-    from assistant.citations import split_sentences
 
-    assert all(len(s.split()) <= MAX_WORDS for s in split_sentences(prose.replace("\n", " ")))
+    assert all(len(s.split()) <= MAX_WORDS for s in prose_sentences(prose.replace("\n", " ")))
     assert not re.search(r"\b(we|our)\b", prose, re.I)
 
 

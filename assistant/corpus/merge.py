@@ -8,8 +8,7 @@ import unicodedata
 from collections import defaultdict
 
 from assistant.papers import Entry, Paper
-
-_STOP = {"a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "towards", "toward"}
+from assistant.text import BIBKEY_STOP, is_team
 
 
 def normalise(text: str) -> str:
@@ -30,8 +29,7 @@ def _ascii_word(text: str) -> str:
 
 def _surname(author: str) -> str:
     words = author.split()
-    # "Kimi Team" is a team, not a person called Team: key it by the team's name.
-    if len(words) > 1 and words[-1].lower() in {"team", "group", "lab", "consortium"}:
+    if is_team(author):  # "Kimi Team": keyed by the team's name, not by "Team"
         return _ascii_word(words[0])
     return _ascii_word(words[-1]) if words else ""
 
@@ -45,7 +43,7 @@ def base_bibkey(paper: Paper) -> str:
     year = str(paper.year) if paper.year else "nd"
     words = [_ascii_word(w) for w in re.split(r"[\s:\-–—/]+", paper.title)]
     words = [w for w in words if w]
-    first = next((w for w in words if w not in _STOP), words[0] if words else "untitled")
+    first = next((w for w in words if w not in BIBKEY_STOP), words[0] if words else "untitled")
     return f"{who}{year}{first}"
 
 

@@ -1,0 +1,191 @@
+"""Text helpers that writing and answering share: how prose names a paper and dates it, the
+third person, ``[n]`` placed in a sentence, sentences split, words stemmed, stop words."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from assistant.papers import Paper
+
+# --- stop words: one set per purpose, each tuned for its own job --------------------------------
+# Left out of support checks (citations.support): function words and the verbs every abstract
+# uses ("we propose a new method"), so that only the claim's own words must be in the evidence.
+SUPPORT_STOP = frozenset(
+    "a an the of in on for to and or with by from as at is are was were be been this "
+    "that these those it its their they we our which who how what when where why can "
+    "could may might also than then into over under about using use used based via "
+    "new paper work approach method methods model models propose proposes proposed "
+    "present presents show shows results describe describes described introduce "
+    "introduces introduced study studies authors".split()
+)
+# Title words that name no theme (writing's theme names and shared terms): besides function
+# words, the field's everyday title words ("learning", "vision", "models"), which every theme has.
+THEME_STOP = frozenset(
+    "a an the of for and in on with via to from by towards toward using based large models "
+    "model methods method approaches approach work works paper papers "
+    "learning network networks efficient improving improved new framework vision visual "
+    "image images neural deep multi task tasks training data".split()
+)
+# Left out of the map's theme names (web map, themes.theme_names): function and question words
+# only, since a theme of the whole collection may well be "learning" or "vision".
+MAP_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "a an the of for and with via from to in on by towards toward using based is are at as "
+        "how what when can do does new large we our their its your all any more not into",
+    )
+)
+# Skipped for a bibkey's title word (corpus.merge): short on purpose, and frozen, since a
+# changed list changes the keys of papers already exported and cited.
+BIBKEY_STOP = frozenset(
+    {"a", "an", "the", "on", "of", "in", "for", "to", "and", "with", "towards", "toward"}
+)
+
+# --- authors and years ---------------------------------------------------------------------------
+# Last words that make an author an organisation: "Kimi Team" is a team, not a person called Team.
+TEAM_WORDS = frozenset({"team", "group", "lab", "consortium"})
+
+
+def is_team(name: str) -> bool:
+    """Whether the author ``name`` is a team or an organisation (``Kimi Team``), kept whole."""
+    words = name.split()
+    return len(words) > 1 and words[-1].lower() in TEAM_WORDS
+
+
+def short_name(paper: Paper) -> str:
+    """How prose names a paper: ``Zhu et al.``, ``Zong and Song``, or its short title."""
+    surnames = [a if is_team(a) else a.split()[-1] for a in paper.authors]
+    if len(surnames) == 1 and not paper.more_authors:
+        return surnames[0]
+    if len(surnames) == 2 and not paper.more_authors:
+        return f"{surnames[0]} and {surnames[1]}"
+    if surnames:
+        return f"{surnames[0]} et al."
+    head = paper.title.split(":")[0].strip()
+    return head if len(head) <= 40 else f"“{' '.join(head.split()[:6])}…”"
+
+
+def year_label(paper: Paper, dated: bool = True) -> str:
+    """The paper's year as prose shows it: ``2022``; else its listing date when ``dated``
+    (listings may give ``Mar 3`` without a year); else ``n.d.``."""
+    return str(paper.year or (paper.date if dated else None) or "n.d.")
+
+
+# --- the third person ----------------------------------------------------------------------------
+_WE_OPENING = re.compile(
+    r"^(?:(?:in|with) (?:this|the present) (?:paper|work|study|report|project)|here|to this end|"
+    r"to address (?:this|these) (?:issues?|problems?|challenges?)),?\s+we\s+",
+    re.IGNORECASE,
+)
+
+
+def _singular(rest: str) -> str:
+    """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
+    verb, _, tail = rest.partition(" ")
+    if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
+        return rest
+    if verb.endswith("y"):
+        verb = verb[:-1] + "ies"
+    else:
+        verb += "es" if verb.endswith(("sh", "ch", "x")) else "s"
+    return f"{verb} {tail}"
+
+
+def plural_verb(rest: str) -> str:
+    """ "describes X" -> "describe X": several authors take the plural verb."""
+    verb, _, tail = rest.partition(" ")
+    if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
+        return rest
+    if verb.endswith("ies"):
+        verb = verb[:-3] + "y"
+    elif verb.endswith(("shes", "ches", "xes")):
+        verb = verb[:-2]
+    else:
+        verb = verb[:-1]
+    return f"{verb} {tail}"
+
+
+def third_person(sentence: str, who: str) -> str:
+    """Rewrite an abstract's first-person sentence about the paper into the third person."""
+    s = sentence.strip()
+    # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
+    # is not quoted, so drop it and start with the paper.
+    s = re.sub(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)", "", s)
+    if _WE_OPENING.match(s):
+        s = _WE_OPENING.sub(f"{who} ", s, count=1)
+    elif re.match(r"^we\s", s, re.IGNORECASE):
+        s = f"{who} " + s[3:]
+    else:
+        first = s.split(" ", 1)[0]
+        lower_ok = first[:1].isupper() and first[1:].islower()
+        s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
+    singular = not who.endswith("et al.") and " and " not in who
+    if singular and s.startswith(f"{who} "):
+        s = f"{who} {_singular(s[len(who) + 1 :])}"
+    s = re.sub(r"\bwe\b", "they", s)
+    s = re.sub(r"\bWe\b", "They", s)
+    s = re.sub(r"\bour\b", "their", s)
+    s = re.sub(r"\bOur\b", "Their", s)
+    s = re.sub(r"\bus\b", "them", s)
+    return s
+
+
+def with_marker(sentence: str, n: int) -> str:
+    """Put ``[n]`` before the sentence's final punctuation."""
+    s = sentence.rstrip()
+    end = s[-1] if s and s[-1] in ".!?" else "."
+    body = s[:-1] if s and s[-1] in ".!?" else s
+    return f"{body} [{n}]{end}"
+
+
+# --- sentences -----------------------------------------------------------------------------------
+# Two boundaries, on purpose. An abstract's sentence may open with a digit ("3D detection ...",
+# "12 benchmarks ..."); these sentences are the chunks' windows, so this pattern is part of the
+# index (bump chunking.CHUNK_FORMAT when it changes).
+_ABSTRACT_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# A model's prose (answers, drafts) also opens sentences with curly quotes and with Markdown
+# bold (a draft's "**Theme.** ..." headings), and is not split before a digit.
+_PROSE_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[“‘*])")
+
+
+def _split(text: str, boundary: re.Pattern[str]) -> list[str]:
+    return [s.strip() for s in boundary.split(text.strip()) if s.strip()]
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of an abstract: split at ``. `` before a capital, digit, quote or bracket."""
+    return _split(text, _ABSTRACT_BOUNDARY)
+
+
+def prose_sentences(text: str) -> list[str]:
+    """Sentences of generated prose: split at ``. `` before a capital, quote, bracket or ``*``."""
+    return _split(text, _PROSE_BOUNDARY)
+
+
+# --- stemming ------------------------------------------------------------------------------------
+# PyStemmer's stemmers are not thread-safe (the page answers several people at once): each
+# thread keeps its own, and with it the stemmer's cache of the last 10,000 words it stemmed.
+_local = threading.local()
+
+
+def stemmer() -> Any:
+    """This thread's English Snowball stemmer (``Stemmer.Stemmer``), built on first use."""
+    found = getattr(_local, "stemmer", None)
+    if found is None:
+        import Stemmer
+
+        found = _local.stemmer = Stemmer.Stemmer("english")
+    return found
+
+
+def stem(word: str) -> str:
+    """The English Snowball stem of a lower-case ``word``: ``proposed`` -> ``propos``."""
+    return str(stemmer().stemWord(word))
+
+
+def stem_words(words: Iterable[str]) -> list[str]:
+    """The stems of ``words``, in order."""
+    return list(stemmer().stemWords(list(words)))
