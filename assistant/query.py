@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -180,16 +181,11 @@ class AuthorIndex:
                 for key in keys:
                     self.by_name.setdefault(key, set()).add(p.id)
         # One answer asks about the same text several times (metadata, search, named papers).
-        self._read: dict[str, Hints] = {}
+        self._read = functools.lru_cache(maxsize=HINTS_KEPT)(self._hints)
 
     def hints(self, query: str) -> Hints:
         """Years and known author names that the query mentions (capitalised, as names are)."""
-        h = self._read.get(query)
-        if h is None:  # (threads share the index: one lookup, no check-then-read)
-            h = self._hints(query)
-            if len(self._read) >= HINTS_KEPT:
-                self._read.clear()
-            self._read[query] = h
+        h = self._read(query)
         return Hints(set(h.years), set(h.authors))  # the caller's to change
 
     def _hints(self, query: str) -> Hints:

@@ -183,7 +183,7 @@ class Searcher:
         self.depth = fusion_depth(len(self.chunks)) if depth is None else depth
         self.authors = AuthorIndex(self.papers.values())
         self._author_names: list[str] | None = None
-        self._expanded: dict[str, str] = {}
+        self._expanded = lru_cache(maxsize=EXPANSIONS_KEPT)(self._expansion)
         self._titles = TitleIndex((pid, p.title) for pid, p in self.papers.items())
         self.embed_model = MiniLMEmbedding(store.embedder)
         self.glossary = Glossary(store.embedder, store.models_dir)
@@ -358,13 +358,7 @@ class Searcher:
     def _expand(self, query: str) -> str:
         """The query plus the field terms its everyday wording stands for (``expanded``),
         worked out once per query (an answer searches the same text more than once)."""
-        expanded = self._expanded.get(query)
-        if expanded is None:  # (threads share the searcher: one lookup, no check-then-read)
-            expanded = self._expansion(query)
-            if len(self._expanded) >= EXPANSIONS_KEPT:
-                self._expanded.clear()
-            self._expanded[query] = expanded
-        return expanded
+        return self._expanded(query)
 
     def _expansion(self, query: str) -> str:
         if not self.expands or self.in_field_terms(query):
