@@ -405,6 +405,10 @@ class Searcher:
             h.snippet = best_passage(h.snippet, text)
         return best
 
+    def quoted_titles(self, text: str) -> list[str]:
+        """Ids of the papers whose whole title ``text`` quotes, in the order quoted."""
+        return list(self._titles.quoted_in(text))
+
     def named_papers(self, query: str) -> frozenset[str]:
         """Papers the query names by their authors (and year, when it gives one).
 

@@ -112,6 +112,8 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
         for p in papers
         if p.title.lower() == lowered or p.title.split(":")[0].strip().lower() == lowered
     ]
+    if not exact and (only := named_paper(name, searcher)) is not None:
+        exact = [only]  # "InternVL 2.5", which only its own abstract writes
     if not exact:
         titles = [p.title for p in papers]
         # Token-set similarity: a remembered fragment of the title scores as high as the title.
@@ -124,8 +126,13 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
             token = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
             exact = [p for p in papers if token.search(p.title) or token.search(p.abstract)]
             if len(exact) > 1:
+                linked = _linked(name, exact)
                 in_title = [p for p in exact if token.search(p.title)]
-                exact = in_title or sorted(exact, key=lambda p: -len(token.findall(p.abstract)))[:1]
+                exact = (
+                    linked
+                    or in_title
+                    or sorted(exact, key=lambda p: -len(token.findall(p.abstract)))[:1]
+                )
         if not exact:
             guesses = "; ".join(f"{t}" for t, score, _ in scored[:3])
             raise QuestionError(f"no paper matches {name!r}; did you mean: {guesses}?")
@@ -135,6 +142,32 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
         options = "; ".join(f"{p.title} [{p.id}]" for p in exact[:5])
         raise QuestionError(f"{name!r} fits several papers; did you mean: {options}?")
     return exact[0]
+
+
+def _linked(name: str, papers: list[Paper]) -> list[Paper]:
+    """The one paper of ``papers`` whose code link is named after ``name``
+    ("github.com/OpenAI/CLIP"): the paper that introduced it, however many titles use it."""
+    link = re.compile(rf"/{re.escape(name)}(?![\w-])(?!\.\w)", re.IGNORECASE)
+    linked = [p for p in papers if link.search(p.abstract)]
+    return linked if len(linked) == 1 else []
+
+
+def named_paper(name: str, searcher: Searcher) -> Paper | None:
+    """The paper ``name`` can only mean: its title's method name (before the colon), or a
+    word that one paper alone uses (or links its code by); None when it fits none or several.
+    Stricter than :func:`resolve_paper`, for names found in a request rather than typed as
+    one."""
+    lowered = name.lower()
+    papers = list(searcher.papers.values())
+    heads = [p for p in papers if p.title.split(":")[0].strip().lower() == lowered]
+    if len({p.title for p in heads}) == 1:
+        return max(heads, key=lambda p: (p.year or 0, p.date or ""))
+    if heads:
+        return None
+    token = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+    using = [p for p in papers if token.search(p.title) or token.search(p.abstract)]
+    using = using if len({p.title for p in using}) == 1 else _linked(name, using)
+    return max(using, key=lambda p: (p.year or 0, p.date or "")) if using else None
 
 
 # --- the pieces of an abstract ---------------------------------------------------------------

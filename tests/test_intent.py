@@ -75,3 +75,29 @@ def test_the_model_reads_a_writing_request_and_its_topic(reader: Any) -> None:
 def test_a_question_naming_a_method_stays_a_question(reader: Any) -> None:
     request = reader.read("How does Teach-DETR use teacher detectors to train DETR?")
     assert request.intent == "question"
+
+
+def test_a_question_that_contrasts_two_named_methods_is_a_comparison(reader: Any) -> None:
+    request = reader.read("Could you contrast AnimateLCM with Gen-L-Video for me?")
+    assert request.intent == "compare"
+    titles = [reader.searcher.papers[pid].title for pid in request.papers]
+    assert [t.split(":")[0] for t in titles] == ["AnimateLCM", "Gen-L-Video"]
+
+
+def test_papers_are_named_by_method_names_only_one_paper_can_be(searcher: Any) -> None:
+    from assistant.intent import papers_named
+
+    def heads(text: str) -> list[str]:
+        return [searcher.papers[pid].title.split(":")[0] for pid in papers_named(text, searcher)]
+
+    assert heads("PyramidDrop vs FoPru: where does each drop tokens?") == ["PyramidDrop", "FoPru"]
+    # Words every other abstract uses name no paper; a sentence's first word is no name.
+    assert heads("Compare a CNN with a ViT and an LLM") == []
+    # The CLIP paper links its code as github.com/OpenAI/CLIP; titles that use the name don't.
+    clip = papers_named("how is CLIP trained?", searcher)
+    assert [searcher.papers[p].title for p in clip] == [
+        "Learning Transferable Visual Models From Natural Language Supervision"
+    ]
+    # A whole title names its paper too.
+    quoted = "ALIGN (Scaling Up Visual and Vision-Language Representation Learning With Noisy Text Supervision)"
+    assert len(papers_named(quoted, searcher)) == 1
