@@ -4,8 +4,10 @@ Every front end talks through a :class:`ChatSession`: the page (:mod:`assistant.
 ``assistant chat`` and the one-shot writing commands. A message is read once
 (:meth:`Answerer.read` gives the typed request) and routed to what it asks: an answer, a list,
 a summary, a comparison, related work or a review outline. A follow-up changes the last draft
-("shorter", "drop [2]", "add the 2024 papers", "merge the first two themes", "write it as
-LaTeX"); a question that says "it" or "they" is searched with the papers of the last reply.
+("shorter", "more formal", "drop [2]", "add the 2024 papers", "merge the first two themes",
+"write it as LaTeX") or its outline (an outline sent back edited, "another outline", "show the
+outline", "write it"); a question that says "it" or "they" is searched with the papers of the
+last reply.
 
 Research actions are functions registered in :data:`ACTIONS` with :func:`action`; the page
 offers every registered one. Each gets an :class:`ActionRequest` and yields text pieces, then
@@ -27,21 +29,26 @@ from assistant.citations import Citation
 from assistant.errors import AssistantError
 from assistant.intent import ResearchRequest, split_names
 from assistant.llm import ChatModel
+from assistant.outlines import outline_of, parse_outline, regroup
 from assistant.retrieval import Filters
 from assistant.text import short_name, year_label
 from assistant.writing import (
+    OUTLINE_KIND,
     Draft,
     TopicFilter,
     add_papers,
     compare,
     drop_citation,
     merge_themes,
+    outline_draft,
     related_work,
+    related_work_outline,
     related_work_steps,
     resolve_paper,
     review_outline,
     shorter,
     summarize,
+    write_outline,
 )
 
 Reply = Answer | Draft
@@ -58,6 +65,22 @@ _MERGE = re.compile(
 )
 _AS_LATEX = re.compile(
     r"^\s*(?:write|give|show|export) (?:it|this|the draft) (?:as|in) latex\W*$", re.IGNORECASE
+)
+_FORMAL = re.compile(
+    r"^\s*(?:make it |write it |rewrite it |a bit |please )?(?:more formal(?:ly)?|"
+    r"(?:in )?(?:a )?(?:more )?(?:formal|academic) (?:register|tone|style))\W*$",
+    re.IGNORECASE,
+)
+_SHOW_OUTLINE = re.compile(r"^\s*(?:show|give|back to) (?:me )?(?:the |its )?outline\W*$", re.I)
+_ANOTHER_OUTLINE = re.compile(
+    r"^\s*(?:(?:give me |try |show me |suggest |make )?(?:an)?other (?:outline|grouping)|"
+    r"regroup(?: it| the papers| the themes)?|group (?:them|the papers) differently)\W*$",
+    re.IGNORECASE,
+)
+_WRITE_IT = re.compile(
+    r"^\s*(?:(?:now |ok,? |okay,? |good,? )?(?:write|draft) (?:it|the paragraphs|them|"
+    r"the related work|from (?:it|this|the outline))|go ahead)\W*$",
+    re.IGNORECASE,
 )
 # Words that point back at the last reply's papers: one paper, or several.
 _ONE = (
@@ -176,18 +199,48 @@ class ChatSession:
     def reply(self, request: ActionRequest) -> Iterator[str | Reply]:
         """What the message asks (the Answer action): a change to the last draft, else what
         the request reader makes of it."""
-        draft = self._draft_for(request.text)
-        if draft is not None:
-            yield draft.text
-            yield draft
+        follow_up = self._follow_up(request.text)
+        if follow_up is not None:
+            yield from follow_up
             return
         yield from respond(self.answerer, request.text, self.filters, request.searched, self.topics)
 
-    def _draft_for(self, text: str) -> Draft | None:
-        """A change to the last draft that the message asks for; else None."""
+    def _follow_up(self, text: str) -> Iterator[str | Reply] | None:
+        """The change to the last draft (or to its outline) the message asks for; else None."""
         last = self.last_draft
         if last is None:
             return None
+        rewrite = self.outline_follow_up(text)
+        if rewrite is not None:
+            return rewrite
+        draft = self._draft_for(text, last)
+        return None if draft is None else _shown(draft)
+
+    def outline_follow_up(self, text: str) -> Iterator[str | Reply] | None:
+        """Related work rewritten from the last draft's outline (sent back edited, as it is,
+        or in a formal register), or that outline shown or grouped anew; None when the
+        message asks none of these or the last draft has no outline."""
+        last = self.last_draft
+        if last is None or last.kind not in ("related work", OUTLINE_KIND):
+            return None
+        model = rewriter(self.answerer)
+        if (edited := parse_outline(text, last)) is not None:
+            return write_outline(last.topic, edited, model)
+        if _WRITE_IT.match(text) and last.kind == OUTLINE_KIND:
+            return write_outline(last.topic, outline_of(last), model)
+        if _FORMAL.match(text) and last.kind == "related work":
+            return write_outline(last.topic, outline_of(last), model, formal=True)
+        if _SHOW_OUTLINE.match(text):
+            draft = outline_draft(last.topic, outline_of(last))
+        elif _ANOTHER_OUTLINE.match(text):
+            outline = regroup(last.topic, outline_of(last), self.answerer.searcher, model)
+            draft = outline_draft(last.topic, outline)
+        else:
+            return None
+        return _shown(draft)
+
+    def _draft_for(self, text: str, last: Draft) -> Draft | None:
+        """A change to the last draft that the message asks for; else None."""
         if _SHORTER.match(text):
             return shorter(last)
         if m := _DROP.match(text):
@@ -218,6 +271,12 @@ class ChatSession:
             return text
         cited = last.citations[: 1 if m.group("one") else 2]
         return f"{text} ({'; '.join(c.paper.title.split(':')[0].strip() for c in cited)})"
+
+
+def _shown(draft: Draft) -> Iterator[str | Reply]:
+    """A draft made at once, as a reply: its text, then itself."""
+    yield draft.text
+    yield draft
 
 
 def _refused(reply: Reply) -> bool:
@@ -274,6 +333,10 @@ def respond(
     elif request.intent == "summarize":
         draft = summarize(searcher.papers[request.papers[0]], model)
     if draft is not None:
+        if request.unresolved:
+            # "Compare CLIP and ALIGN" where ALIGN fits several papers: say which, so that the
+            # user can name it by its title.
+            draft.note = "; ".join(filter(None, [draft.note, *request.unresolved]))
         yield draft.text
         yield draft
         return
@@ -328,9 +391,27 @@ def compare_action(req: ActionRequest) -> Iterator[str | Reply]:
 
 @action("Related work")
 def related_work_action(req: ActionRequest) -> Iterator[str | Reply]:
-    """Related-work paragraphs on the topic in the text: the outline, then each paragraph."""
+    """Related-work paragraphs on the topic in the text: the outline, then each paragraph
+    (from the last outline, when the text is that outline edited)."""
+    if (edited := req.session.outline_follow_up(req.text)) is not None:
+        yield from edited
+        return
     searcher, topics = req.answerer.searcher, req.session.topics
     yield from related_work_steps(req.text, searcher, req.writer, req.filters, topics)
+
+
+@action("Related-work outline")
+def outline_action(req: ActionRequest) -> Iterator[str | Reply]:
+    """The outline of related work on the topic, to edit, regroup or have written (a follow-up
+    on the last outline, when the text is one)."""
+    if (edited := req.session.outline_follow_up(req.text)) is not None:
+        yield from edited
+        return
+    searcher, topics = req.answerer.searcher, req.session.topics
+    topic, outline = related_work_outline(req.text, searcher, req.writer, req.filters, topics)
+    draft = outline_draft(topic, outline)
+    yield draft.text
+    yield draft
 
 
 @action("Review outline")

@@ -243,8 +243,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     session = ChatSession(open_answerer(settings))
     print("Ask about the papers, or ask for a summary, comparison, related work or review")
-    print("outline; follow up a draft with 'shorter', 'drop [2]', 'add the 2024 papers', 'merge")
-    print("the first two themes' or 'write it as LaTeX'. Empty line quits.")
+    print("outline; follow up a draft with 'shorter', 'more formal', 'drop [2]', 'add the 2024")
+    print("papers', 'merge the first two themes', 'write it as LaTeX', 'show the outline' or")
+    print("'another outline', or paste its outline back edited. Empty line quits.")
     while True:
         try:
             message = input("> ")
@@ -341,7 +342,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report.update(run_retrieval_eval(open_index(settings), folder))
     if "writing" in sections:
         answerer = open_answerer(settings)
-        report["writing"] = run_writing_eval(answerer.searcher, folder, answerer)
+        drafts = Path(args.drafts) if args.drafts else None
+        report["writing"] = run_writing_eval(answerer.searcher, folder, answerer, drafts)
     if "answers" in sections:
         report["answers"] = run_answer_eval(open_answerer(settings), folder)
     if "requests" in sections:
@@ -472,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         "has; requests: assistant/data/requests/dev)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--drafts", help="folder to write the related-work drafts to (Markdown)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("models", help="the bundled language models: where they are, join them")

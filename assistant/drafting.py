@@ -30,6 +30,11 @@ PARAGRAPH_PROMPT = (
     "sentence that contrasts two papers cites both. Do not copy the excerpts' layout; no "
     "lists, headings, LaTeX, links, or numbers the excerpts do not give."
 )
+# Added to a prompt when the user asks for a more formal draft.
+FORMAL_REGISTER = (
+    " Write in the formal register of a journal article: no contractions, no colloquial or "
+    "promotional words (such as 'huge', 'amazing', 'a lot of'), no questions or exclamations."
+)
 THEME_PROMPT = (
     "You name the sections of a literature survey. Given the survey's topic and the titles of "
     "the papers in one section, reply with a heading for the section: a noun phrase of 2 to 6 "

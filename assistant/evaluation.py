@@ -173,13 +173,18 @@ def run_answer_eval(answerer: Any, folder: Path | None = None) -> dict[str, Any]
 
 
 def run_writing_eval(
-    searcher: Searcher, folder: Path | None = None, answerer: Any = None
+    searcher: Searcher,
+    folder: Path | None = None,
+    answerer: Any = None,
+    drafts_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Related-work drafts on the topic set: share of the relevant papers cited, drafts that
     cite a paper outside the relevant set, support of the cited sentences, prose checks
     (theme names made of a word pair, raw LaTeX, sentences over 60 words), BibTeX, speed.
 
     ``answerer``: its model writes and its judge checks the topic (None: evidence only).
+    ``drafts_dir``: where each draft is written as Markdown (``01.md``, ...), its references
+    listed, for reading them.
     """
     import bibtexparser
 
@@ -221,6 +226,11 @@ def run_writing_eval(
         long += sum(len(x.split()) > MAX_WORDS for x in _split(prose))
         for key in written:
             written[key] += draft.written_by.get(key, 0)
+        if drafts_dir is not None:
+            drafts_dir.mkdir(parents=True, exist_ok=True)
+            references = "\n".join(f"[{c.n}] {c.paper.title}" for c in draft.citations)
+            page = f"# {row['topic']}\n\n{draft.text}\n\n## References\n\n{references}\n"
+            (drafts_dir / f"{len(times):02d}.md").write_text(page, encoding="utf-8")
 
     def p50(values: list[float]) -> float:
         return round(sorted(values)[len(values) // 2], 2) if values else 0.0

@@ -73,6 +73,8 @@ class ResearchRequest:
     papers: list[str] = field(default_factory=list)
     read_by: str = "rules"
     dropped: list[str] = field(default_factory=list)
+    # Why each paper name the request gives found no one paper ("'ALIGN' fits several ...").
+    unresolved: list[str] = field(default_factory=list)
 
     @property
     def has_metadata(self) -> bool:
@@ -470,8 +472,9 @@ def check(
             continue
         try:
             paper = resolve_paper(name, searcher)
-        except QuestionError:
+        except QuestionError as e:
             request.dropped.append(f"paper {name!r}")
+            request.unresolved.append(str(e))
             continue
         if paper.id not in request.papers:
             request.papers.append(paper.id)

@@ -16,7 +16,13 @@ from typing import Any
 
 from assistant import themes
 from assistant.citations import Citation, finalize, markers
-from assistant.drafting import COMPARE_PROMPT, Drafter, leans_on_context
+from assistant.drafting import (
+    COMPARE_PROMPT,
+    FORMAL_REGISTER,
+    PARAGRAPH_PROMPT,
+    Drafter,
+    leans_on_context,
+)
 from assistant.errors import QuestionError
 from assistant.llm import ChatModel, LLMError
 from assistant.papers import Paper
@@ -354,12 +360,17 @@ class TopicFilter:
         return closest >= (self.SURE_BAR + self.FAR_BAR) / 2
 
 
-def _themes(papers: list[Paper], searcher: Searcher) -> list[tuple[str, list[Paper]]]:
-    """Group papers into themes (k-means on their vectors), named by distinctive title words."""
-    if len(papers) <= 3:
+Outline = list[tuple[str, list[Paper]]]  # theme names and their papers, in order
+OUTLINE_KIND = "related-work outline"
+
+
+def theme_groups(papers: list[Paper], searcher: Searcher, k: int | None = None) -> Outline:
+    """Group papers into ``k`` themes (by default about 4 papers each, 2 to 5; k-means on
+    their vectors), named by distinctive title words."""
+    if len(papers) <= 3 and k is None:
         return [(_theme_name(papers, papers), papers)]
     vectors = searcher.paper_vectors([p.id for p in papers])
-    k = max(2, min(5, round(len(papers) / 4)))
+    k = k or max(2, min(5, round(len(papers) / 4)))
     groups = [[papers[i] for i in m] for m in themes.group(vectors, k)]
     return [
         (_theme_name(g, papers), sorted(g, key=lambda p: (p.year or 9999, p.title))) for g in groups
@@ -399,7 +410,7 @@ def _topic_themes(
     if not topic:
         raise QuestionError("name a topic to write about")
     kept = (topics or TopicFilter(searcher)).papers(topic, filters)
-    return topic, _themes([p for p, _ in kept], searcher) if kept else []
+    return topic, theme_groups([p for p, _ in kept], searcher) if kept else []
 
 
 def evidence_sentence(paper: Paper, n: int) -> str | None:
@@ -430,7 +441,7 @@ def _evidence_paragraph(group: list[tuple[int, Paper]]) -> list[str]:
     return out
 
 
-def _named_themes(
+def named_themes(
     topic: str, themes: list[tuple[str, list[Paper]]], drafter: Drafter | None
 ) -> list[tuple[str, list[Paper]]]:
     """Each theme named by the model as a survey would, the title-word name where it fails."""
@@ -456,6 +467,42 @@ def outline_text(topic: str, themes: list[tuple[str, list[tuple[int, Paper]]]]) 
     return "\n".join(lines)
 
 
+def related_work_outline(
+    topic: str,
+    searcher: Searcher,
+    model: ChatModel | None = None,
+    filters: Filters | None = None,
+    topics: TopicFilter | None = None,
+) -> tuple[str, Outline]:
+    """The cleaned topic and its outline: the on-topic papers (:class:`TopicFilter`) in
+    themes by their vectors, each named by the model (empty: nothing on the topic)."""
+    topic, grouped = _topic_themes(topic, searcher, filters, topics)
+    drafter = Drafter(model) if model is not None and grouped else None
+    return topic, named_themes(topic, grouped, drafter)
+
+
+def _numbered(outline: Outline) -> list[tuple[str, list[tuple[int, Paper]]]]:
+    """The outline's papers numbered [1], [2], ... in order of appearance."""
+    out, n = [], 0
+    for name, papers in outline:
+        entries = []
+        for p in papers:
+            n += 1
+            entries.append((n, p))
+        out.append((name, entries))
+    return out
+
+
+def outline_draft(topic: str, outline: Outline) -> Draft:
+    """The outline alone, as a draft the user can edit, regroup or have written."""
+    if not outline:
+        return Draft(OUTLINE_KIND, topic, NOTHING_ON_TOPIC, [])
+    numbered = _numbered(outline)
+    citations = [Citation(n, p, [roles(p)["method"]]) for _, group in numbered for n, p in group]
+    note = 'edit the headings or move [n] between them and send it back, or say "write it"'
+    return Draft(OUTLINE_KIND, topic, outline_text(topic, numbered), citations, note=note)
+
+
 def related_work_steps(
     topic: str,
     searcher: Searcher,
@@ -463,36 +510,40 @@ def related_work_steps(
     filters: Filters | None = None,
     topics: TopicFilter | None = None,
 ) -> Iterator[str | Draft]:
-    """Related work as it is written: the outline (text), each paragraph (text), the Draft.
+    """Related work as it is written: the outline (text), each paragraph (text), the Draft
+    (see :func:`related_work_outline` and :func:`write_outline`)."""
+    topic, outline = related_work_outline(topic, searcher, model, filters, topics)
+    yield from write_outline(topic, outline, model)
 
-    Gather (:class:`TopicFilter`), outline (themes by the papers' vectors, named by the
-    model), write a paragraph per theme with the model from that theme's evidence, check
-    every sentence, and cite from its abstract any paper the model left out. Without a model,
-    or where it fails, the paragraph is the papers' evidence sentences.
+
+def write_outline(
+    topic: str, outline: Outline, model: ChatModel | None = None, formal: bool = False
+) -> Iterator[str | Draft]:
+    """A paragraph per theme of ``outline``: the outline (text), each paragraph (text), the
+    Draft.
+
+    The model writes each paragraph from that theme's evidence (in a formal register when
+    ``formal``), every sentence is checked, and any paper of the outline the model left out
+    is cited from its abstract. Without a model, or where it fails, the paragraph is the
+    papers' evidence sentences.
     """
     from assistant.evidence import Evidence
 
-    topic, themes = _topic_themes(topic, searcher, filters, topics)
-    if not themes:
+    if not outline:
         yield Draft("related work", topic, NOTHING_ON_TOPIC, [])
         return
     drafter = Drafter(model) if model is not None else None
-    numbered: dict[int, Paper] = {}
-    outline: list[tuple[str, list[tuple[int, Paper]]]] = []
-    for name, papers in _named_themes(topic, themes, drafter):
-        entries = []
-        for p in papers:
-            numbered[len(numbered) + 1] = p
-            entries.append((len(numbered), p))
-        outline.append((name, entries))
-    yield outline_text(topic, outline) + "\n\n"
+    numbered_outline = _numbered(outline)
+    numbered = {n: p for _, group in numbered_outline for n, p in group}
+    yield outline_text(topic, numbered_outline) + "\n\n"
+    prompt = PARAGRAPH_PROMPT + (FORMAL_REGISTER if formal else "")
     paragraphs, notes = [], []
     written = cut = from_abstracts = 0
-    for name, group in outline:
+    for name, group in numbered_outline:
         body: list[str] = []
         if drafter is not None:
             evidence = {n: (p, [s for s in roles(p).values() if s]) for n, p in group}
-            result = drafter.paragraph(name, evidence)
+            result = drafter.paragraph(name, evidence, prompt)
             body, cut = result.sentences, cut + result.cut
             written += len(body)
         cited = {n for s in body for n in markers(s)}
@@ -517,6 +568,8 @@ def related_work_steps(
     text, citations = finalize("\n\n".join(paragraphs), evidence_of)
     if drafter is not None and written == 0:
         notes.insert(0, "the model's paragraphs failed the checks; the abstracts' sentences stand")
+    if formal and drafter is None:
+        notes.insert(0, "no model to rewrite with: the sentences are the abstracts' own")
     counts = {"model_sentences": written, "model_rejected": cut}
     counts["evidence_sentences"] = from_abstracts
     yield Draft("related work", topic, text, citations, note="; ".join(notes), written_by=counts)
@@ -552,7 +605,7 @@ def review_outline(
     citations: list[Citation] = []
     counts = {"model_sentences": 0, "evidence_sentences": 0}
     lines = [f"# Literature review: {topic}", ""]
-    for i, (name, group) in enumerate(_named_themes(topic, themes, drafter), 1):
+    for i, (name, group) in enumerate(named_themes(topic, themes, drafter), 1):
         years = sorted({p.year for p in group if p.year})
         span = (
             f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "undated")
@@ -608,18 +661,18 @@ def shorter(draft: Draft) -> Draft:
     return Draft(draft.kind, draft.topic, text, draft.citations, draft.table, note)
 
 
-_THEME_HEADING = re.compile(r"^\*\*(?P<name>[^*]+)\.\*\*\s*")
+THEME_HEADING = re.compile(r"^\*\*(?P<name>[^*]+)\.\*\*\s*")
 
 
 def merge_themes(draft: Draft, first: int, second: int) -> Draft:
     """Themes ``first`` and ``second`` (1-based, in the draft's order) as one paragraph under
     the first's heading, at the first's place; the citations stay as they are."""
     paragraphs = draft.text.split("\n\n")
-    themed = [i for i, p in enumerate(paragraphs) if _THEME_HEADING.match(p)]
+    themed = [i for i, p in enumerate(paragraphs) if THEME_HEADING.match(p)]
     if not 1 <= first <= len(themed) or not 1 <= second <= len(themed) or first == second:
         raise QuestionError(f"the draft has themes 1 to {len(themed)}; name two different ones")
     keep, other = themed[first - 1], themed[second - 1]
-    body = _THEME_HEADING.sub("", paragraphs[other], count=1)
+    body = THEME_HEADING.sub("", paragraphs[other], count=1)
     paragraphs[keep] = f"{paragraphs[keep].rstrip()} {body}"
     del paragraphs[other]
     return _renumbered(draft, paragraphs, f"merged themes {first} and {second}")

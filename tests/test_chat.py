@@ -149,7 +149,8 @@ def test_action_registers_in_the_given_registry_only() -> None:
 
     assert registry == {"Echo": echo} and "Echo" not in ACTIONS
     assert list(ACTIONS) == [
-        "Answer", "Search", "Summarize", "Compare", "Related work", "Review outline",
+        "Answer", "Search", "Summarize", "Compare", "Related work", "Related-work outline",
+        "Review outline",
     ]  # fmt: skip
 
 

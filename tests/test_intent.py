@@ -101,3 +101,8 @@ def test_papers_are_named_by_method_names_only_one_paper_can_be(searcher: Any) -
     # A whole title names its paper too.
     quoted = "ALIGN (Scaling Up Visual and Vision-Language Representation Learning With Noisy Text Supervision)"
     assert len(papers_named(quoted, searcher)) == 1
+
+
+def test_a_paper_name_that_fits_several_papers_says_which(reader: Any) -> None:
+    request = reader.read("Compare CLIP and ALIGN: training data, scale, what differs?")
+    assert any("'ALIGN' fits several papers; did you mean" in e for e in request.unresolved)

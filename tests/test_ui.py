@@ -408,6 +408,7 @@ def test_a_registered_action_appears_in_the_page(searcher: Any) -> None:
         "Summarize",
         "Compare",
         "Related work",
+        "Related-work outline",
         "Review outline",
         "Echo",
     ]

@@ -360,3 +360,35 @@ def test_the_bundled_model_summarizes_and_compares_in_checked_words(qwen_writer,
     paragraph = draft.text.split("\n\n", 1)[1]
     assert "[1]" in paragraph and "[2]" in paragraph and "$" not in paragraph
     _claims_supported(Draft(draft.kind, draft.topic, paragraph, draft.citations))
+
+
+def test_the_bundled_model_writes_an_edited_outline_and_a_more_formal_draft(qwen_writer):
+    import re
+
+    from assistant.chat import ChatSession
+    from assistant.outlines import outline_of
+    from assistant.text import short_name
+
+    session = ChatSession(qwen_writer)
+    topic = "pruning or merging visual tokens to make multimodal LLMs faster"
+    *_, outline = session.send(topic, "Related-work outline")
+    themes = outline_of(outline)
+    assert themes, outline.text
+    # The first heading renamed by the user, the rest sent back as shown.
+    lines = outline.text.splitlines()
+    edited = re.sub(r"^1\. [^:]+:", "1. Dropping visual tokens inside the LLM:", lines[1])
+    *_, draft = session.send("\n".join([edited, *lines[2:]]))
+    assert draft.kind == "related work" and draft.written_by["model_sentences"] > 0
+    assert outline_of(draft)[0][0] == "Dropping visual tokens inside the LLM"
+    # Every paper of the outline is cited, or the note says why it was left out.
+    cited = {c.paper.id for c in draft.citations}
+    lost = [c.paper for c in outline.citations if c.paper.id not in cited]
+    assert all(f"{short_name(p)} left out" in draft.note for p in lost)
+    numbered_in_order(draft)
+    _claims_supported(draft)
+    *_, formal = session.send("more formal")
+    assert formal.kind == "related work" and formal.written_by["model_sentences"] > 0
+    assert [name for name, _ in outline_of(formal)] == [name for name, _ in outline_of(draft)]
+    numbered_in_order(formal)
+    _claims_supported(formal)
+    assert not re.search(r"\b(?:\w+n't|it's|they're)\b", formal.text, re.I)

@@ -1,0 +1,98 @@
+"""Outlines of related work: read back from a draft, edited by the user, grouped anew, and
+written into paragraphs (with the evidence writer here; with the bundled model in
+test_writing.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer import Answerer
+from assistant.chat import ChatSession
+from assistant.citations import Citation, markers
+from assistant.errors import QuestionError
+from assistant.outlines import outline_of, parse_outline
+from assistant.writing import OUTLINE_KIND, Draft, outline_draft
+from tests.conftest import make_paper
+
+A, B, C = (make_paper(p, title=f"Method {p.upper()}: a title") for p in ("a", "b", "c"))
+
+
+def written() -> Draft:
+    text = "**Token pruning.** A prunes [1]. B merges [2].\n\n**Distillation.** C distils [3]."
+    citations = [Citation(n, p) for n, p in enumerate((A, B, C), 1)]
+    return Draft("related work", "efficient vision transformers", text, citations)
+
+
+def test_a_written_draft_and_its_outline_draft_have_the_same_outline() -> None:
+    expected = [("Token pruning", [A, B]), ("Distillation", [C])]
+    assert outline_of(written()) == expected
+    shown = outline_draft("efficient vision transformers", expected)
+    assert shown.kind == OUTLINE_KIND and outline_of(shown) == expected
+    assert shown.text.splitlines()[1].startswith("1. Token pruning: ")
+
+
+def test_an_outline_sent_back_renames_and_moves_papers() -> None:
+    edited = "1. Pruning and merging tokens: [1]\n2. Distilling smaller students: [3], [2]"
+    assert parse_outline(edited, written()) == [
+        ("Pruning and merging tokens", [A]),
+        ("Distilling smaller students", [C, B]),
+    ]
+    # A paper under two headings stays under the first; a heading left empty goes.
+    twice = "1. One: [1] [2]\n2. Two: [2]\n3. Three: [3]"
+    assert [name for name, _ in parse_outline(twice, written()) or []] == ["One", "Three"]
+
+
+def test_text_that_is_no_outline_is_not_read_as_one() -> None:
+    assert parse_outline("1. make it shorter", written()) is None
+    assert parse_outline("what does [2] do?", written()) is None
+
+
+def test_an_outline_citing_a_paper_the_draft_lacks_says_which() -> None:
+    with pytest.raises(QuestionError, match=r"\[7\].*\[1\] to \[3\]"):
+        parse_outline("1. Pruning: [1] [7]", written())
+
+
+def test_an_outline_is_edited_regrouped_and_written_with_the_evidence_writer(searcher) -> None:
+    session = ChatSession(Answerer(searcher, None))
+    topic = "making vision transformers efficient: token pruning, quantisation, distillation"
+    *_, outline = session.send(topic, "Related-work outline")
+    assert isinstance(outline, Draft) and outline.kind == OUTLINE_KIND
+    themes = outline_of(outline)
+    assert themes and not re.search(r"\*\*", outline.text)  # no paragraphs yet
+
+    *_, other = session.send("another outline")
+    assert other.kind == OUTLINE_KIND and len(outline_of(other)) != len(themes)
+    assert {p.id for _, g in outline_of(other) for p in g} == {p.id for _, g in themes for p in g}
+
+    # Back to the first outline's numbers: every paper in one renamed theme but the first.
+    *_, outline = session.send(topic, "Related-work outline")
+    numbers = sorted(c.n for c in outline.citations)
+    edited = (
+        f"1. Making vision transformers cheaper: {' '.join(f'[{n}]' for n in numbers[1:])}\n"
+        f"2. One paper on its own: [{numbers[0]}]"
+    )
+    *pieces, draft = session.send(edited)
+    assert pieces[0].startswith("Outline for")  # the outline is shown before the paragraphs
+    assert draft.kind == "related work"
+    by_theme = outline_of(draft)
+    assert [name for name, _ in by_theme] == [
+        "Making vision transformers cheaper",
+        "One paper on its own",
+    ]
+    assert [p.id for p in by_theme[1][1]] == [outline.citations[0].paper.id]
+    assert set(markers(draft.text)) == {c.n for c in draft.citations}  # every [n] resolves
+
+    *_, formal = session.send("make it more formal")
+    assert formal.kind == "related work" and "no model to rewrite with" in formal.note
+    assert {c.paper.id for c in formal.citations} == {c.paper.id for c in draft.citations}
+
+
+def test_an_outline_sent_as_one_line_is_read_by_its_numbers() -> None:
+    # Chat messages arrive with their line breaks folded into spaces.
+    edited = "1. Pruning tokens: [1] [2] 2. 3D-aware distillation: [3]"
+    assert parse_outline(edited, written()) == [
+        ("Pruning tokens", [A, B]),
+        ("3D-aware distillation", [C]),
+    ]
