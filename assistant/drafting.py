@@ -18,7 +18,7 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.text import plural_verb, prose_sentences, short_name
+from assistant.text import SUPPORT_STOP, plural_verb, prose_sentences, short_name, stem
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -148,7 +148,30 @@ _LEANING = re.compile(
 
 def leans_on_context(sentence: str) -> bool:
     """Whether a sentence opens by leaning on text around it ("However, ...")."""
-    return bool(_LEANING.match(sentence.strip()))
+    return bool(_LEANING.match(sentence.strip()) or _POINTS_BACK.match(sentence.strip()))
+
+
+# What a sentence opens with when its subject was named in a sentence before it ("The
+# resulting model ...", "This problem ..."): at a paragraph's start it refers to nothing.
+_POINTS_BACK = re.compile(
+    # "This paper ..." names the paper itself, which the third person rewrites.
+    r"^(?:this(?! (?:paper|work|study|article|report)\b)|these|those|such|the resulting|"
+    r"the above|the experiments|the former|the latter)\b",
+    re.IGNORECASE,
+)
+
+
+def restates_title(sentence: str, paper: Paper) -> bool:
+    """Whether ``sentence`` says nothing its paper's title and name do not ("NVLM introduces
+    NVLM: Open Frontier-Class Multimodal LLMs")."""
+    known = {w for part in (paper.title, short_name(paper)) for w in _content_words(part)}
+    return not (_content_words(sentence) - known)
+
+
+def _content_words(text: str) -> set[str]:
+    """Stems of the words of ``text`` that carry content (no markers, numbers or stop words)."""
+    plain = re.sub(r"\[\d+\]", " ", text).replace("-", " ")
+    return {stem(w) for w in words(plain) if w not in SUPPORT_STOP and not w.isdigit()}
 
 
 def _copied_listing(sentence: str) -> bool:
@@ -198,6 +221,9 @@ class Drafter:
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
         if not s or not is_clean(s) or len(s.split()) < 5 or _copied_listing(s):
             return None
+        cited = markers(s)
+        if len(cited) == 1 and cited[0] in papers and restates_title(s, papers[cited[0]]):
+            return None  # the title said again is no sentence about the paper
         return grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
 
     def _kept(self, reply: str, papers: dict[int, Paper]) -> Written:
@@ -216,6 +242,8 @@ class Drafter:
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
             ok = self.check(s, papers)
+            if ok and not previous and _POINTS_BACK.match(ok):
+                ok = None  # "This problem ..." with nothing before it to point back to
             # A sentence citing nothing is a claim without a source (or filler): cut.
             if ok and markers(ok):
                 out.sentences.append(ok)

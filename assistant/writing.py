@@ -22,6 +22,7 @@ from assistant.drafting import (
     PARAGRAPH_PROMPT,
     Drafter,
     leans_on_context,
+    restates_title,
 )
 from assistant.errors import QuestionError
 from assistant.llm import ChatModel, LLMError
@@ -421,7 +422,7 @@ def evidence_sentence(paper: Paper, n: int) -> str | None:
     ordered = [r["method"], r["problem"], r["result"], *sentences(paper.abstract)]
     for s in dict.fromkeys(x for x in ordered if x and not leans_on_context(x)):
         candidate = _cite(plain_text(s), paper, n)
-        if is_clean(candidate):
+        if is_clean(candidate) and not restates_title(candidate, paper):
             return candidate
     return None
 
