@@ -161,6 +161,13 @@ _POINTS_BACK = re.compile(
 )
 
 
+def repeats_claim(sentence: str, earlier: str) -> bool:
+    """Whether ``sentence`` says again what ``earlier`` said: four in five of its content
+    words are the earlier sentence's."""
+    mine = _content_words(sentence)
+    return bool(mine) and len(mine & _content_words(earlier)) >= 0.8 * len(mine)
+
+
 def restates_title(sentence: str, paper: Paper) -> bool:
     """Whether ``sentence`` says nothing its paper's title and name do not ("NVLM introduces
     NVLM: Open Frontier-Class Multimodal LLMs")."""
@@ -244,6 +251,8 @@ class Drafter:
             ok = self.check(s, papers)
             if ok and not previous and _POINTS_BACK.match(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to
+            if ok and any(repeats_claim(ok, earlier) for earlier in out.sentences):
+                ok = None  # the same claim again in other words
             # A sentence citing nothing is a claim without a source (or filler): cut.
             if ok and markers(ok):
                 out.sentences.append(ok)

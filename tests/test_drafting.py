@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.drafting import leans_on_context, restates_title
+from assistant.drafting import repeats_claim, leans_on_context, restates_title
 from tests.conftest import make_paper
 
 NVLM = make_paper(
@@ -41,3 +41,10 @@ def test_a_sentence_leaning_on_a_sentence_before_it_is_recognised(
     sentence: str, leans: bool
 ) -> None:
     assert leans_on_context(sentence) is leans
+
+
+def test_a_claim_said_again_in_other_words_is_a_repeat() -> None:
+    first = "It achieves new state-of-the-art results on all three public datasets [1]."
+    again = "The proposed method achieves new state-of-the-art results on all three datasets [1]."
+    assert repeats_claim(again, first)
+    assert not repeats_claim("It prunes visual tokens inside the language model [1].", first)
