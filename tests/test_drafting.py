@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.drafting import repeats_claim, leans_on_context, restates_title
+from assistant.drafting import leans_on_context, repeats_claim, restates_title
 from tests.conftest import make_paper
 
 NVLM = make_paper(
