@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.citations import grounded, is_supported, markers, paper_facts
+from assistant.citations import content_words, grounded, is_supported, markers, paper_facts
 from assistant.errors import LLMError
 from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.text import SUPPORT_STOP, plural_verb, prose_sentences, short_name, stem
+from assistant.text import plural_verb, prose_sentences, short_name
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -176,9 +176,9 @@ def restates_title(sentence: str, paper: Paper) -> bool:
 
 
 def _content_words(text: str) -> set[str]:
-    """Stems of the words of ``text`` that carry content (no markers, numbers or stop words)."""
-    plain = re.sub(r"\[\d+\]", " ", text).replace("-", " ")
-    return {stem(w) for w in words(plain) if w not in SUPPORT_STOP and not w.isdigit()}
+    """The support check's content words, hyphenated words split ("frontier-class" is
+    "frontier" and "class") and bare numbers left out."""
+    return {w for w in content_words(text.replace("-", " ")) if not w.isdigit()}
 
 
 def _copied_listing(sentence: str) -> bool:

@@ -145,10 +145,15 @@ def resolve_paper(name: str, searcher: Searcher) -> Paper:
             raise QuestionError(f"no paper matches {name!r}; did you mean: {guesses}?")
     if len(exact) > 1:
         if len({p.title for p in exact}) == 1:  # versions of one title: the newest
-            return max(exact, key=lambda p: (p.year or 0, p.date or ""))
+            return _newest(exact)
         options = "; ".join(f"{p.title} [{p.id}]" for p in exact[:5])
         raise QuestionError(f"{name!r} fits several papers; did you mean: {options}?")
     return exact[0]
+
+
+def _newest(versions: list[Paper]) -> Paper:
+    """The newest of several listings of one title."""
+    return max(versions, key=lambda p: (p.year or 0, p.date or ""))
 
 
 def _linked(name: str, papers: list[Paper]) -> list[Paper]:
@@ -168,13 +173,13 @@ def named_paper(name: str, searcher: Searcher) -> Paper | None:
     papers = list(searcher.papers.values())
     heads = [p for p in papers if p.title.split(":")[0].strip().lower() == lowered]
     if len({p.title for p in heads}) == 1:
-        return max(heads, key=lambda p: (p.year or 0, p.date or ""))
+        return _newest(heads)
     if heads:
         return None
     token = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
     using = [p for p in papers if token.search(p.title) or token.search(p.abstract)]
     using = using if len({p.title for p in using}) == 1 else _linked(name, using)
-    return max(using, key=lambda p: (p.year or 0, p.date or "")) if using else None
+    return _newest(using) if using else None
 
 
 # --- the pieces of an abstract ---------------------------------------------------------------
