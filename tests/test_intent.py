@@ -72,6 +72,51 @@ def test_the_model_reads_a_writing_request_and_its_topic(reader: Any) -> None:
     assert "token" in request.topic and "Draft" not in request.topic
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "topic"),
+    [
+        ("Outline for a survey: masked image modeling", "review", "masked image modeling"),
+        ("could u outline a lit review about RLHF", "review", "RLHF"),
+        (
+            "an outline of a review paper on video diffusion. Keep it short.",
+            "review",
+            "video diffusion",
+        ),
+        (
+            "I need related work on ViT-to-CNN distillation, e.g. DeiT. Can you write it?",
+            "related_work",
+            "ViT-to-CNN distillation, e.g. DeiT",
+        ),
+        ("What does the survey on hallucination find?", "question", ""),
+        ("Which survey outlines the field?", "question", ""),
+    ],
+)
+def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
+    searcher: Any, text: str, intent: str, topic: str
+) -> None:
+    request = read_by_rules(text, searcher)
+    assert (request.intent, request.topic) == (intent, topic)
+
+
+@pytest.fixture(scope="module")
+def two_readers(searcher: Any) -> Any:
+    from assistant.llm import LocalModels
+
+    models = LocalModels(Settings())
+    yield RequestReader(searcher, models.model("read"), models.model("judge"))
+    models.stop()
+
+
+def test_a_writing_request_the_small_model_misreads_is_read_as_writing(two_readers: Any) -> None:
+    # The 0.5B model reads this as a question, or copies "sketch" as its topic; the rules see
+    # an outline, so the 1.5B model takes a second look and the rules' topic stands in.
+    request = two_readers.read(
+        "Sketch the outline of a survey on masked image modeling for self-supervised pretraining."
+    )
+    assert request.intent == "review"
+    assert "masked image modeling" in request.topic and "ketch" not in request.topic
+
+
 def test_a_question_naming_a_method_stays_a_question(reader: Any) -> None:
     request = reader.read("How does Teach-DETR use teacher detectors to train DETR?")
     assert request.intent == "question"
