@@ -24,12 +24,13 @@ from assistant.citations import (
 )
 from assistant.errors import LLMError, QuestionError
 from assistant.evidence import Evidence, select_evidence
-from assistant.intent import RequestReader, ResearchRequest
+from assistant.intent import RequestReader, ResearchRequest, papers_titled
 from assistant.llm import ChatModel, LLMMode, Message
 from assistant.papers import Paper
 from assistant.relevance import TOPIC_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Searcher
 from assistant.text import (
+    names_several,
     plural_verb,
     prose_sentences,
     short_name,
@@ -182,7 +183,8 @@ class Answerer:
             # A reference imported without an abstract is found, but has no content to cite.
             [h.paper for h in hits if h.paper.has_abstract],
             self.searcher.store.embedder,
-            named=self.searcher.named_papers(question),
+            # Papers named by authors or by their own title's name are kept below any bar.
+            named=self.searcher.named_papers(question) | papers_titled(question, self.searcher),
             expanded=self.searcher.expanded(question),
         )
         if evidence:
@@ -246,7 +248,8 @@ class Answerer:
             heading = f"{'' if not parts else chr(10) * 2}**{c.paper.title}** ({who}, {year})\n"
             parts.append(heading)
             yield heading
-            sentences = [with_marker(third_person(s, who), c.n) for s in c.evidence]
+            several = names_several(c.paper)
+            sentences = [with_marker(third_person(s, who, several), c.n) for s in c.evidence]
             lead = None
             if c.n == 1 and use_model and self.model is not None:
                 try:
@@ -286,8 +289,8 @@ class Answerer:
             r"^(?:this|the) (?:paper|work|study|article|abstract)\s+", "", sentence, flags=re.I
         )
         if named != sentence:  # "This paper describes" -> "Huang et al. describe"
-            singular = not who.endswith("et al.") and " and " not in who
-            sentence = f"{who} {named if singular else plural_verb(named)}"
+            several = names_several(citation.paper)
+            sentence = f"{who} {plural_verb(named) if several else named}"
         words = sentence.split()
         if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!")):
             return None
@@ -343,8 +346,13 @@ class Answerer:
         except LLMError as e:
             note = str(e)
         yield from checked(prose_sentences(buffer))
-        if not any(markers(s) for s in kept):
-            # Nothing usable came back: the evidence itself answers, as with the tiny model.
+        cited = {numbered[n].paper.id for s in kept for n in markers(s) if n in numbered}
+        named = {e.paper.id for e in evidence if e.named}
+        if not cited or (named and not named & cited):
+            # Nothing usable came back, or nothing about the paper the question names ("how
+            # do MLLMs score on VisuLogic" answered from NVLM): the evidence itself answers.
+            if cited and not note:
+                note = "the model's answer left out the paper the question names; evidence shown"
             fallback = list(self._phrased_without_model(question, evidence, note))
             yield "\n\n" if kept else ""
             yield from fallback

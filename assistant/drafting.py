@@ -18,7 +18,7 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.text import plural_verb, prose_sentences, short_name
+from assistant.text import names_several, plural_verb, prose_sentences, short_name
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -128,7 +128,7 @@ def _named(sentence: str, papers: dict[int, Paper]) -> str:
         return sentence
     n, rest = int(m.group(1)), sentence.strip()[m.end() :]
     who = _called(papers[n])
-    if who.endswith("et al.") or " and " in who:
+    if names_several(papers[n]):
         rest = plural_verb(rest)
     body = f"{who[:1].upper()}{who[1:]} {rest}".rstrip()
     if markers(body):

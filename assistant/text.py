@@ -68,6 +68,12 @@ def short_name(paper: Paper) -> str:
     return head if len(head) <= 40 else f"“{' '.join(head.split()[:6])}…”"
 
 
+def names_several(paper: Paper) -> bool:
+    """Whether :func:`short_name` names several people ("Zhu et al. propose", "Zong and Song
+    show"): not for one author, nor for a title's name ("Align and Prompt proposes")."""
+    return len(paper.authors) >= 2 or bool(paper.authors and paper.more_authors)
+
+
 def year_label(paper: Paper, dated: bool = True) -> str:
     """The paper's year as prose shows it: ``2022``; else its listing date when ``dated``
     (listings may give ``Mar 3`` without a year); else ``n.d.``."""
@@ -108,8 +114,10 @@ def plural_verb(rest: str) -> str:
     return f"{verb} {tail}"
 
 
-def third_person(sentence: str, who: str) -> str:
-    """Rewrite an abstract's first-person sentence about the paper into the third person."""
+def third_person(sentence: str, who: str, several: bool | None = None) -> str:
+    """Rewrite an abstract's first-person sentence about the paper into the third person.
+    ``several``: whether ``who`` names several people (:func:`names_several`); None: read
+    from ``who`` ("et al.", "A and B")."""
     s = sentence.strip()
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
@@ -122,8 +130,9 @@ def third_person(sentence: str, who: str) -> str:
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
-    singular = not who.endswith("et al.") and " and " not in who
-    if singular and s.startswith(f"{who} "):
+    if several is None:
+        several = who.endswith("et al.") or " and " in who
+    if not several and s.startswith(f"{who} "):
         s = f"{who} {_singular(s[len(who) + 1 :])}"
     s = re.sub(r"\bwe\b", "they", s)
     s = re.sub(r"\bWe\b", "They", s)

@@ -33,6 +33,7 @@ from assistant.relevance import YES_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Hit, Searcher
 from assistant.text import (
     THEME_STOP,
+    names_several,
     prose_sentences,
     sentences,
     short_name,
@@ -169,17 +170,27 @@ def named_paper(name: str, searcher: Searcher) -> Paper | None:
     word that one paper alone uses (or links its code by); None when it fits none or several.
     Stricter than :func:`resolve_paper`, for names found in a request rather than typed as
     one."""
-    lowered = name.lower()
     papers = list(searcher.papers.values())
-    heads = [p for p in papers if p.title.split(":")[0].strip().lower() == lowered]
-    if len({p.title for p in heads}) == 1:
-        return _newest(heads)
+    heads = _titled(name, papers)
     if heads:
-        return None
+        return _newest(heads) if len({p.title for p in heads}) == 1 else None
     token = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
     using = [p for p in papers if token.search(p.title) or token.search(p.abstract)]
     using = using if len({p.title for p in using}) == 1 else _linked(name, using)
     return _newest(using) if using else None
+
+
+def _titled(name: str, papers: list[Paper]) -> list[Paper]:
+    """The papers whose title's method name (before its colon) is ``name``."""
+    lowered = name.lower()
+    return [p for p in papers if p.title.split(":")[0].strip().lower() == lowered]
+
+
+def titled_paper(name: str, searcher: Searcher) -> Paper | None:
+    """The paper whose title names it ``name`` ("VisuLogic: A Benchmark ..."), when one
+    title does; stricter than :func:`named_paper`, which also takes a word of one abstract."""
+    heads = _titled(name, list(searcher.papers.values()))
+    return _newest(heads) if len({p.title for p in heads}) == 1 else None
 
 
 # --- the pieces of an abstract ---------------------------------------------------------------
@@ -203,7 +214,7 @@ def datasets(paper: Paper) -> str:
 
 
 def _cite(sentence: str, paper: Paper, n: int) -> str:
-    return with_marker(third_person(sentence, short_name(paper)), n)
+    return with_marker(third_person(sentence, short_name(paper), names_several(paper)), n)
 
 
 # --- capabilities ------------------------------------------------------------------------------
@@ -645,7 +656,7 @@ def _gist(paper: Paper, n: int) -> str:
     s = evidence_sentence(paper, n)
     if s is not None:
         return s
-    gist = third_person(plain_text(roles(paper)["method"]), short_name(paper))
+    gist = third_person(plain_text(roles(paper)["method"]), short_name(paper), names_several(paper))
     gist = gist if len(gist) <= 220 else gist[:217].rsplit(" ", 1)[0] + "..."
     return with_marker(gist, n)
 
@@ -719,7 +730,10 @@ def add_papers(draft: Draft, extra: Draft, note: str) -> Draft:
     offset = max((c.n for c in draft.citations), default=0)
     renumber = {c.n: offset + i for i, c in enumerate(new, 1)}
     sentences = [
-        with_marker(third_person(roles(c.paper)["method"], short_name(c.paper)), renumber[c.n])
+        with_marker(
+            third_person(roles(c.paper)["method"], short_name(c.paper), names_several(c.paper)),
+            renumber[c.n],
+        )
         for c in new
     ]
     numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}

@@ -267,6 +267,21 @@ def test_marker_cleanup_and_third_person():
     assert support("Zhu et al. propose GPT-7 for everything", "We propose a detector.") == 0.0
 
 
+def test_a_title_name_with_and_is_one_paper_not_several_people():
+    from conftest import make_paper
+
+    from assistant.text import names_several, short_name
+
+    untitled = make_paper(title="Align and Prompt: Video-and-Language Pre-training")
+    pair = make_paper("p2", authors=["Ann Zong", "Bo Song"])
+    assert short_name(untitled) == "Align and Prompt" and not names_several(untitled)
+    assert names_several(pair)
+    who = short_name(untitled)
+    assert third_person("We propose entity prompts.", who, names_several(untitled)) == (
+        "Align and Prompt proposes entity prompts."
+    )
+
+
 def test_cli_ask_json(run_cli):
     code, out, err = run_cli(
         "ask",
@@ -335,3 +350,22 @@ def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
         if cited:
             facts = " ".join(paper_facts(by_n[n]) for n in cited)
             assert is_supported(sentence, facts), sentence
+
+
+def test_a_question_naming_a_paper_by_its_title_cites_that_paper(qwen, searcher):
+    # "VisuLogic" names the paper "VisuLogic: A Benchmark for ...": it is kept below the
+    # sentence bar, and an answer the model writes about other papers only is not shown.
+    from assistant.intent import papers_titled
+
+    question = (
+        "Based on the papers here, how do leading multimodal LLMs score on the VisuLogic "
+        "benchmark compared with humans and random chance?"
+    )
+    named = papers_titled(question, searcher)
+    assert [searcher.papers[p].title.split(":")[0] for p in named] == ["VisuLogic"]
+    answer = qwen.ask(question)
+    assert not answer.refused
+    assert_grounded(answer)
+    assert named <= {c.paper.id for c in answer.citations}
+    # A name the paper only uses, not its title's, names nothing: "LLMs", "GPT-4".
+    assert papers_titled("Is GPT-4 better than LLMs trained on code?", searcher) == frozenset()
