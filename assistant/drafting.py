@@ -18,7 +18,7 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.text import names_several, plural_verb, prose_sentences, short_name
+from assistant.text import method_name, names_several, plural_verb, prose_sentences, short_name
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -92,9 +92,12 @@ class Written:
 
 
 def _called(paper: Paper) -> str:
-    """How a draft refers to a paper: its authors, else the method name of its title."""
+    """How a draft refers to a paper: its authors, else the name it gives its method, else its
+    title."""
     if paper.authors:
         return short_name(paper)
+    if name := method_name(paper):
+        return plain_text(name)
     head = plain_text(paper.title.split(":")[0].strip())
     return head if len(head.split()) <= 4 else f"“{plain_text(paper.title)}”"
 

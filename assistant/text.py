@@ -55,8 +55,49 @@ def is_team(name: str) -> bool:
     return len(words) > 1 and words[-1].lower() in TEAM_WORDS
 
 
+# A name as papers coin them: a capital, then an inner capital, a digit or a second capital
+# ("X-CLIP", "CW-BASS", "DietNeRF", "M3EL", "SortedNet").
+_COINED = r"([A-Z][\w-]*?(?:[a-z-][A-Z]|[A-Za-z]\d|[A-Z]{2})[\w-]*)"
+_NAMING = re.compile(r"\b(?:called|dubbed|named|termed|coined)\s+\(?" + _COINED)
+_PROPOSING = re.compile(
+    r"\b(?:propose|present|introduce|develop)[sd]?\s+" + _COINED + r"(?=[\s,.:;(])"
+)
+# "a Cross-level Multi-instance Distillation (CMD) framework": an acronym of capitalised
+# words is the paper's coinage; "large language models (LLMs)" or "(MoE)" are the field's.
+_PARENTHESISED = re.compile(r"[A-Z][\w-]*\s+\(" + _COINED + r"\)")
+# The paper's own proposal ("we propose", "this paper introduces"), not another's
+# ("the recently proposed Kolmogorov-Arnold Network (KAN)").
+_PROPOSAL = re.compile(
+    r"\b(?:we|paper|work|study)\s+(?:\w+\s+)?(?:propose|present|introduce|develop)",
+    re.IGNORECASE,
+)
+
+
+def method_name(paper: Paper) -> str | None:
+    """The name a paper gives its method: its title's, before the colon (four words at most),
+    else the one its abstract coins ("we propose CW-BASS", "dubbed ShrinkMatch", "a framework
+    (UMCT)") and never writes as an ordinary word ("Training-Free", "multimodal")."""
+    head = paper.title.split(":")[0].strip()
+    if ":" in paper.title and len(head.split()) <= 4:
+        return head
+    parts = sentences(paper.abstract)
+    found = [m.group(1) for s in parts for p in (_NAMING, _PROPOSING) if (m := p.search(s))]
+    found += [
+        m.group(1) for s in parts if _PROPOSAL.search(s) for m in [_PARENTHESISED.search(s)] if m
+    ]
+    for name in found:
+        name = name.strip("-")
+        ordinary = all(w[:1].isupper() and w[1:].islower() for w in name.split("-"))
+        lowered = re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", paper.abstract)
+        plural = re.search(r"[A-Z]s$", name)  # "LLMs", "MLLMs": the field's, not a name
+        if len(name) >= 3 and not ordinary and not lowered and not plural:
+            return name
+    return None
+
+
 def short_name(paper: Paper) -> str:
-    """How prose names a paper: ``Zhu et al.``, ``Zong and Song``, or its short title."""
+    """How prose names a paper: ``Zhu et al.``, ``Zong and Song``, the name it gives its
+    method, or its short title."""
     surnames = [a if is_team(a) else a.split()[-1] for a in paper.authors]
     if len(surnames) == 1 and not paper.more_authors:
         return surnames[0]
@@ -64,6 +105,8 @@ def short_name(paper: Paper) -> str:
         return f"{surnames[0]} and {surnames[1]}"
     if surnames:
         return f"{surnames[0]} et al."
+    if name := method_name(paper):
+        return name
     head = paper.title.split(":")[0].strip()
     return head if len(head) <= 40 else f"“{' '.join(head.split()[:6])}…”"
 

@@ -43,3 +43,45 @@ def test_first_person_links_raw_math_and_long_sentences_are_not_clean(sentence):
 
 def test_a_third_person_sentence_of_readable_length_is_clean():
     assert is_clean("Huang et al. propose a detector that needs no post-processing [1].")
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "name"),
+    [
+        ("Mug-STAN: Adapting Image-Language Models", "We adapt models.", "Mug-STAN"),
+        (
+            "Shrinking Class Space",
+            "We present a method dubbed ShrinkMatch, which...",
+            "ShrinkMatch",
+        ),
+        (
+            "Learning to Prompt",
+            "We propose Context Optimization (CoOp), a simple approach.",
+            "CoOp",
+        ),
+        ("Efficient Search", "To this end, we present ViT-ResNAS, an architecture.", "ViT-ResNAS"),
+        # The field's acronyms, another paper's method, ordinary words: no name.
+        ("Fusing Models", "We propose to fuse frozen large language models (LLMs).", None),
+        (
+            "Selectable Networks",
+            "The recently proposed Kolmogorov-Arnold Network (KAN) works.",
+            None,
+        ),
+        ("Free Prompts", "We propose Training-Free prompts; being training-free helps.", None),
+        ("Multimodal Large Language Models Distil", "We propose Multimodal Models (MLLMs).", None),
+    ],
+)
+def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name):
+    from conftest import make_paper
+
+    from assistant.text import method_name, short_name
+
+    paper = make_paper(title=title, abstract=abstract)
+    assert method_name(paper) == name
+    if name:
+        assert short_name(paper) == name
+    # Authors come first: "Zhu et al." however the method is called.
+    assert (
+        short_name(make_paper(title=title, abstract=abstract, authors=["Li Zhu", "A B", "C D"]))
+        == "Zhu et al."
+    )
