@@ -140,6 +140,41 @@ def _named(sentence: str, papers: dict[int, Paper]) -> str:
     return f"{body.rstrip('.!?')} [{n}]{end}"
 
 
+# "The paper “Mug-STAN: Adapting ...” proposes ...", "The paper proposes ... [5]": the model
+# names the paper by the listing's title, or not at all.
+_THE_PAPER = re.compile(
+    r"^the (?:paper|work|study|article)\s+(?:[“\"]([^”\"]+)[”\"],?\s+)?(?=[a-z])", re.I
+)
+
+
+def _title_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", plain_text(text).casefold()))
+
+
+def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
+    """A sentence that opens "The paper “<title>” ..." or, citing one paper, "The paper ..."
+    opened with that paper's name instead: "Mug-STAN proposes ... [2]"."""
+    m = _THE_PAPER.match(sentence.strip())
+    if not m:
+        return sentence
+    if m.group(1):
+        quoted = _title_key(m.group(1))
+        found = [n for n, p in papers.items() if _title_key(p.title) == quoted]
+    else:
+        found = sorted(set(markers(sentence)) & set(papers))
+    if len(found) != 1:
+        return sentence
+    n, rest = found[0], sentence.strip()[m.end() :]
+    if names_several(papers[n]):
+        rest = plural_verb(rest)
+    who = _called(papers[n])
+    body = f"{who[:1].upper()}{who[1:]} {rest}".rstrip()
+    if markers(body):
+        return body
+    end = body[-1] if body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!?')} [{n}]{end}"
+
+
 # What an abstract sentence opens with when it leans on text around it ("However, ...",
 # "To this end, ..."): copied into a draft it refers to nothing.
 _LEANING = re.compile(
@@ -251,6 +286,7 @@ class Drafter:
                     backing = previous[:1]
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
+            s = _called_by_name(s, papers)
             ok = self.check(s, papers)
             if ok and not previous and _POINTS_BACK.match(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to

@@ -48,3 +48,36 @@ def test_a_claim_said_again_in_other_words_is_a_repeat() -> None:
     again = "The proposed method achieves new state-of-the-art results on all three datasets [1]."
     assert repeats_claim(again, first)
     assert not repeats_claim("It prunes visual tokens inside the language model [1].", first)
+
+
+MUG = make_paper("mug", title="Mug-STAN: Adapting Image-Language Pretrained Models")
+ADAPTER = make_paper(
+    "vla", title="Parameter-Efficient Transfer for V&L Tasks", authors=["Yi-Lin Sung", "Jaemin Cho"]
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "named"),
+    [
+        (
+            "The paper “Mug-STAN: Adapting Image-Language Pretrained Models” proposes a "
+            "temporal module [1].",
+            "Mug-STAN proposes a temporal module [1].",
+        ),
+        # Unquoted, the one paper it cites names it; the authors take a plural verb.
+        (
+            "The paper proposes adapters for V&L models [2].",
+            "Sung and Cho propose adapters for V&L models [2].",
+        ),
+        # Two papers cited, or a title no paper has: left for the checks.
+        ("The paper proposes adapters [1, 2].", "The paper proposes adapters [1, 2]."),
+        (
+            'The paper "Some Other Title" proposes X [1].',
+            'The paper "Some Other Title" proposes X [1].',
+        ),
+    ],
+)
+def test_the_paper_is_named_by_its_name_not_the_listing_title(sentence: str, named: str) -> None:
+    from assistant.drafting import _called_by_name
+
+    assert _called_by_name(sentence, {1: MUG, 2: ADAPTER}) == named
