@@ -143,7 +143,7 @@ def _named(sentence: str, papers: dict[int, Paper]) -> str:
 # "The paper “Mug-STAN: Adapting ...” proposes ...", "The paper proposes ... [5]": the model
 # names the paper by the listing's title, or not at all.
 _THE_PAPER = re.compile(
-    r"^the (?:paper|work|study|article)\s+(?:[“\"]([^”\"]+)[”\"],?\s+)?(?=[a-z])", re.I
+    r"^(?:the|this) (?:paper|work|study|article)\s+(?:[“\"]([^”\"]+)[”\"],?\s+)?(?=[a-z])", re.I
 )
 
 

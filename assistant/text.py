@@ -131,6 +131,10 @@ _WE_OPENING = re.compile(
 )
 
 
+# "This paper presents ...": the paper itself, which its name replaces.
+_THIS_PAPER = re.compile(r"^(?:this|the present) (?:paper|work|study|report)\s+(?=[a-z])", re.I)
+
+
 def _singular(rest: str) -> str:
     """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
     verb, _, tail = rest.partition(" ")
@@ -161,6 +165,8 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     """Rewrite an abstract's first-person sentence about the paper into the third person.
     ``several``: whether ``who`` names several people (:func:`names_several`); None: read
     from ``who`` ("et al.", "A and B")."""
+    if several is None:
+        several = who.endswith("et al.") or " and " in who
     s = sentence.strip()
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
@@ -169,12 +175,13 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):
         s = f"{who} " + s[3:]
+    elif m := _THIS_PAPER.match(s):  # "This paper presents X": "DeepStack presents X"
+        rest = s[m.end() :]
+        s = f"{who} {plural_verb(rest) if several else rest}"
     else:
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
-    if several is None:
-        several = who.endswith("et al.") or " and " in who
     if not several and s.startswith(f"{who} "):
         s = f"{who} {_singular(s[len(who) + 1 :])}"
     s = re.sub(r"\bwe\b", "they", s)

@@ -265,6 +265,11 @@ def test_marker_cleanup_and_third_person():
         "Zhu et al. propose X and their Y."
     )
     assert support("Zhu et al. propose GPT-7 for everything", "We propose a detector.") == 0.0
+    # "This paper presents" is the paper itself, not a claim "according to" it.
+    assert (
+        third_person("This paper presents DeepStack.", "Zhu et al.")
+        == "Zhu et al. present DeepStack."
+    )
 
 
 def test_a_title_name_with_and_is_one_paper_not_several_people():

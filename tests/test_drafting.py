@@ -69,6 +69,10 @@ ADAPTER = make_paper(
             "The paper proposes adapters for V&L models [2].",
             "Sung and Cho propose adapters for V&L models [2].",
         ),
+        (
+            "This paper also introduces MOTIA for outpainting [1].",
+            "Mug-STAN also introduces MOTIA for outpainting [1].",
+        ),
         # Two papers cited, or a title no paper has: left for the checks.
         ("The paper proposes adapters [1, 2].", "The paper proposes adapters [1, 2]."),
         (
