@@ -638,8 +638,10 @@ class RequestReader:
         if label == "question" and ruled is not None and self.judge is not self.model:
             # The rules see a writing request the model read as a question ("Sketch the
             # outline of a survey on ..."): the larger model takes a second look, at the
-            # question's lift. On the dev and aside requests the 0.5B read 3 of 50 writing
-            # requests as questions; the 1.5B read them as writing, no question as writing.
+            # question's lift. Of the 50 dev and aside writing requests the 0.5B read 2 as
+            # questions; the rules saw one, which the 1.5B read as an outline. The rules saw
+            # 18 of all 250 requests as writing, and no other request became writing (each
+            # request's intent printed by a one-off script).
             assert self.judge is not None
             lift = {"question": QUESTION_LIFT}
             label = self.judge.pick(messages, ["question", "related", "review"], lift)
