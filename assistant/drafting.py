@@ -129,10 +129,16 @@ def _named(sentence: str, papers: dict[int, Paper]) -> str:
     m = _BY_NUMBER.match(sentence.strip())
     if not m or int(m.group(1)) not in papers:
         return sentence
-    n, rest = int(m.group(1)), sentence.strip()[m.end() :]
-    who = _called(papers[n])
-    if names_several(papers[n]):
+    n = int(m.group(1))
+    return _opened_with_name(sentence.strip()[m.end() :], n, papers[n])
+
+
+def _opened_with_name(rest: str, n: int, paper: Paper) -> str:
+    """``rest`` of a sentence opened with ``paper``'s name, its verb agreeing, cited ``[n]``
+    at the end when it cites nothing yet."""
+    if names_several(paper):
         rest = plural_verb(rest)
+    who = _called(paper)
     body = f"{who[:1].upper()}{who[1:]} {rest}".rstrip()
     if markers(body):
         return body
@@ -164,15 +170,7 @@ def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
         found = sorted(set(markers(sentence)) & set(papers))
     if len(found) != 1:
         return sentence
-    n, rest = found[0], sentence.strip()[m.end() :]
-    if names_several(papers[n]):
-        rest = plural_verb(rest)
-    who = _called(papers[n])
-    body = f"{who[:1].upper()}{who[1:]} {rest}".rstrip()
-    if markers(body):
-        return body
-    end = body[-1] if body[-1] in ".!?" else "."
-    return f"{body.rstrip('.!?')} [{n}]{end}"
+    return _opened_with_name(sentence.strip()[m.end() :], found[0], papers[found[0]])
 
 
 # What an abstract sentence opens with when it leans on text around it ("However, ...",

@@ -11,6 +11,7 @@ patterns and :mod:`assistant.metadata` read the request instead.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -634,8 +635,9 @@ class RequestReader:
             # with it; the 11 requests naming two such papers (5 comparisons, 6 questions)
             # were all read right by this second pick.
             label = self.model.pick(messages, ["question", "compare"])
-        ruled = _rules_writing(text, self.searcher)
-        if label == "question" and ruled is not None and self.judge is not self.model:
+        # Read by the rules only when a check below needs them, and then once.
+        ruled = functools.cache(lambda: _rules_writing(text, self.searcher))
+        if label == "question" and self.judge is not self.model and ruled() is not None:
             # The rules see a writing request the model read as a question ("Sketch the
             # outline of a survey on ..."): the larger model takes a second look, at the
             # question's lift. Of the 50 dev and aside writing requests the 0.5B read 2 as
@@ -662,10 +664,10 @@ class RequestReader:
             # twice as long (1.14 s against 0.57 s), and every line is checked below anyway.
             reply = self.model.complete_once(extract_messages(text, label), max_tokens=80)
             topic, papers = parse_reply(reply)
-            if request.intent in ("related_work", "review") and not topic and ruled:
+            if request.intent in ("related_work", "review") and not topic and (rules := ruled()):
                 # Nothing copied ("... the related work on image matching across modalities.
                 # Can you write it?"): the topic the rules read after "related work on".
-                topic, papers = ruled.topic, []
+                topic, papers = rules.topic, []
             if request.intent in ("related_work", "review", "list") and not topic:
                 # ... and a topic sometimes in the papers line: "DETR-style detectors".
                 topic, papers = "; ".join(papers), []

@@ -192,6 +192,11 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     return s
 
 
+def third_person_of(sentence: str, paper: Paper) -> str:
+    """:func:`third_person` with ``paper`` named as prose names it (:func:`short_name`)."""
+    return third_person(sentence, short_name(paper), names_several(paper))
+
+
 def with_marker(sentence: str, n: int) -> str:
     """Put ``[n]`` before the sentence's final punctuation."""
     s = sentence.rstrip()

@@ -33,11 +33,10 @@ from assistant.relevance import YES_LIFT, RelevanceJudge
 from assistant.retrieval import Filters, Hit, Searcher
 from assistant.text import (
     THEME_STOP,
-    names_several,
     prose_sentences,
     sentences,
     short_name,
-    third_person,
+    third_person_of,
     with_marker,
     year_label,
 )
@@ -173,7 +172,7 @@ def named_paper(name: str, searcher: Searcher) -> Paper | None:
     papers = list(searcher.papers.values())
     heads = _titled(name, papers)
     if heads:
-        return _newest(heads) if len({p.title for p in heads}) == 1 else None
+        return _one_title(heads)
     token = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
     using = [p for p in papers if token.search(p.title) or token.search(p.abstract)]
     using = using if len({p.title for p in using}) == 1 else _linked(name, using)
@@ -189,8 +188,12 @@ def _titled(name: str, papers: list[Paper]) -> list[Paper]:
 def titled_paper(name: str, searcher: Searcher) -> Paper | None:
     """The paper whose title names it ``name`` ("VisuLogic: A Benchmark ..."), when one
     title does; stricter than :func:`named_paper`, which also takes a word of one abstract."""
-    heads = _titled(name, list(searcher.papers.values()))
-    return _newest(heads) if len({p.title for p in heads}) == 1 else None
+    return _one_title(_titled(name, list(searcher.papers.values())))
+
+
+def _one_title(papers: list[Paper]) -> Paper | None:
+    """The newest listing when ``papers`` are listings of one title; None when they are not."""
+    return _newest(papers) if len({p.title for p in papers}) == 1 else None
 
 
 # --- the pieces of an abstract ---------------------------------------------------------------
@@ -214,7 +217,7 @@ def datasets(paper: Paper) -> str:
 
 
 def _cite(sentence: str, paper: Paper, n: int) -> str:
-    return with_marker(third_person(sentence, short_name(paper), names_several(paper)), n)
+    return with_marker(third_person_of(sentence, paper), n)
 
 
 # --- capabilities ------------------------------------------------------------------------------
@@ -662,7 +665,7 @@ def _gist(paper: Paper, n: int) -> str:
     s = evidence_sentence(paper, n)
     if s is not None:
         return s
-    gist = third_person(plain_text(roles(paper)["method"]), short_name(paper), names_several(paper))
+    gist = third_person_of(plain_text(roles(paper)["method"]), paper)
     gist = gist if len(gist) <= 220 else gist[:217].rsplit(" ", 1)[0] + "..."
     return with_marker(gist, n)
 
@@ -736,11 +739,7 @@ def add_papers(draft: Draft, extra: Draft, note: str) -> Draft:
     offset = max((c.n for c in draft.citations), default=0)
     renumber = {c.n: offset + i for i, c in enumerate(new, 1)}
     sentences = [
-        with_marker(
-            third_person(roles(c.paper)["method"], short_name(c.paper), names_several(c.paper)),
-            renumber[c.n],
-        )
-        for c in new
+        with_marker(third_person_of(roles(c.paper)["method"], c.paper), renumber[c.n]) for c in new
     ]
     numbered = {c.n: Evidence(c.paper, c.evidence, [1.0]) for c in draft.citations}
     numbered.update({renumber[c.n]: Evidence(c.paper, c.evidence, [1.0]) for c in new})
