@@ -8,6 +8,7 @@ evidence, and each of its sentences passes the same checks or is cut.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,8 +23,8 @@ from assistant.citations import (
     paper_facts,
     support,
 )
-from assistant.errors import LLMError, QuestionError
-from assistant.evidence import Evidence, select_evidence
+from assistant.errors import AssistantError, LLMError, QuestionError
+from assistant.evidence import Evidence
 from assistant.intent import RequestReader, ResearchRequest, papers_titled
 from assistant.llm import ChatModel, LLMMode, Message
 from assistant.papers import Paper
@@ -153,6 +154,20 @@ class Answerer:
         assert answer is not None
         return answer
 
+    def warm_up(self) -> None:
+        """Fill the reading and judging servers' prompt caches with their fixed instructions
+        and worked examples, so that the first question costs only its own tokens (the
+        prefixes took the first question 5-10 s on the bundled models). A model that fails
+        here reports it in the first answer instead."""
+        if self.judge is None:
+            return
+        question = "Which papers are about attention?"
+        with contextlib.suppress(AssistantError):
+            RequestReader(self.searcher, self.reader.model, self.reader.judge).read(question)
+            paper = next(iter(self.searcher.papers.values()), None)
+            if paper is not None:
+                self.judge.is_relevant(question, Evidence(paper, [paper.title], [0.0]))
+
     def read(self, question: str) -> ResearchRequest:
         """The typed request for ``question`` (validated first)."""
         return self.reader.read(clean_question(question))
@@ -178,11 +193,10 @@ class Answerer:
             yield answer
             return
         hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
-        evidence = select_evidence(
+        evidence = self.searcher.evidence(
             question,
             # A reference imported without an abstract is found, but has no content to cite.
             [h.paper for h in hits if h.paper.has_abstract],
-            self.searcher.store.embedder,
             # Papers named by authors or by their own title's name are kept below any bar.
             named=self.searcher.named_papers(question) | papers_titled(question, self.searcher),
             expanded=self.searcher.expanded(question),
@@ -414,6 +428,6 @@ class Answerer:
         hits = self.searcher.search(topic, k=60 if narrowed else CANDIDATES)
         depth = TOPIC_LIST_DEPTH if narrowed else CANDIDATES
         ranked = [h.paper for h in hits if h.paper.id in allowed][:depth]
-        evidence = select_evidence(topic, ranked, self.searcher.store.embedder)
+        evidence = self.searcher.evidence(topic, ranked)
         evidence, note = self._judged(topic, evidence, topic=True)
         return [e.paper for e in evidence], note

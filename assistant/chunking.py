@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable
 from assistant.papers import Chunk, Paper
 from assistant.text import sentences
 
-# Bump when the chunk text changes shape (text.sentences included): it is part of the index
-# key, so old indexes rebuild.
-CHUNK_FORMAT = 2
+# Bump when the chunk text changes shape (text.sentences included) or a build stores something
+# new (3: sentence vectors): it is part of the index key, so old indexes rebuild.
+CHUNK_FORMAT = 3
 
 
 def header(paper: Paper) -> str:

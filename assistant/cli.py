@@ -44,7 +44,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _progress(label: str) -> Callable[[int, int], None] | None:
-    """A tqdm bar of chunks done/total on stderr; None (silent) when stderr is not a terminal."""
+    """A tqdm bar of texts embedded (chunks, then sentences) on stderr; None (silent) when
+    stderr is not a terminal."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
@@ -54,7 +55,7 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
     def show(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:  # a new bar per run: startup may ingest twice (update, then rebuild)
-            bar = tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(total=total, desc=label, unit="text", file=sys.stderr, dynamic_ncols=True)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -67,7 +68,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.index import Store
 
     store = Store(settings)
-    report = store.ingest(rebuild=args.rebuild, progress=_progress("embedding chunks"))
+    report = store.ingest(rebuild=args.rebuild, progress=_progress("embedding"))
     for p in report.skipped:
         print(f"skipped {p['file']}:{p['line']}: {p['reason']}", file=sys.stderr)
     if args.json:
@@ -111,7 +112,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy reference files into the collection folder, then index what is new."""
     from assistant.imports import add_files
 
-    report = add_files(settings, args.files, progress=_progress("embedding chunks"))
+    report = add_files(settings, args.files, progress=_progress("embedding"))
     for problem in report.rejected:
         print(f"rejected {problem}", file=sys.stderr)
     for f in report.files:

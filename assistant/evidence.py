@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from assistant.papers import Paper
-from assistant.text import sentences
+from assistant.sentence_vectors import paper_texts
 
 # Cosine similarity (MiniLM) between the question and a paper's best sentence that makes the
 # paper citable. Measured on the development questions: on-topic questions reach 0.45-0.8 with
@@ -60,6 +61,7 @@ def select_evidence(
     named: frozenset[str] = frozenset(),
     lead_bar: float = LEAD_BAR,
     expanded: str | None = None,
+    stored: Callable[[Paper], np.ndarray | None] | None = None,
 ) -> list[Evidence]:
     """Score every sentence of ``papers`` against ``question``; keep papers that clear ``bar``.
 
@@ -70,25 +72,30 @@ def select_evidence(
     The first paper (retrieval's best) needs only ``lead_bar``. Papers whose ids are in
     ``named`` (the question names their authors) are kept below any bar: "the 2024 paper by
     Zhe Chen on ..." is about that paper however it is worded.
+    ``stored`` gives a paper's sentence and title vectors when the index keeps them
+    (:mod:`assistant.sentence_vectors`); the others are embedded here.
     Returns the papers in their given order (retrieval rank) with up to ``per_paper`` sentences.
     """
-    split = [sentences(p.abstract) or [p.abstract] for p in papers]
-    # The title is evidence too: a question often names what the title says.
+    # Each paper's abstract sentences, then its title: a question often names what it says.
+    texts = [paper_texts(p) for p in papers]
+    rows = [stored(p) if stored else None for p in papers]
     asked = [question] + ([expanded] if expanded and expanded != question else [])
-    texts = asked + [s for parts in split for s in parts] + [p.title for p in papers]
-    vectors = embedder.embed(texts)
-    by_query = vectors[len(asked) :] @ vectors[: len(asked)].T
-    sims = by_query[:, 0]
-    if len(asked) > 1:  # the expansion counts only where the question itself is close
-        sims = np.where(sims >= EXPANSION_FLOOR, by_query.max(axis=1), sims)
-    titles = sims[len(sims) - len(papers) :]
+    missing = [i for i, r in enumerate(rows) if r is None]
+    vectors = embedder.embed(asked + [t for i in missing for t in texts[i]])
+    at = len(asked)
+    for i in missing:
+        rows[i], at = vectors[at : at + len(texts[i])], at + len(texts[i])
     out: list[Evidence] = []
-    at = 0
-    for rank, (paper, parts) in enumerate(zip(papers, split, strict=True)):
-        s = sims[at : at + len(parts)]
-        at += len(parts)
+    for rank, (paper, paper_rows) in enumerate(zip(papers, rows, strict=True)):
+        assert paper_rows is not None
+        parts = texts[rank][:-1]
+        by_query = paper_rows @ vectors[: len(asked)].T
+        sims = by_query[:, 0]
+        if len(asked) > 1:  # the expansion counts only where the question itself is close
+            sims = np.where(sims >= EXPANSION_FLOOR, by_query.max(axis=1), sims)
+        s = sims[:-1]
         order = np.argsort(-s)
-        best = float(max(s[order[0]], titles[rank]))
+        best = float(max(s[order[0]], sims[-1]))
         paper_bar = lead_bar if rank == 0 else bar
         if best < paper_bar and paper.id not in named:
             continue

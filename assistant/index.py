@@ -3,7 +3,8 @@
 Storage layout (``storage_dir``)::
 
     manifest.json        what built the active index (commit point: written last, atomically)
-    builds/<build>/      catalog.json (papers + chunks), bm25/ (chunks) and titles/ (BM25 of titles)
+    builds/<build>/      catalog.json (papers + chunks), bm25/ (chunks), titles/ (BM25 of titles),
+                         sentences.npy/.json (each paper's sentence vectors: sentence_vectors.py)
     chroma/              Chroma's PersistentClient files (embedded mode only)
     models/              the embedding model converted to ONNX
     ingest.lock          held by a running ingest
@@ -26,14 +27,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.chunking import CHUNK_FORMAT, chunk_papers
 from assistant.config import DEFAULT_COLLECTION, Settings
 from assistant.corpus import READER_VERSION, Collection, collection_files, load_collection
 from assistant.errors import StorageError
 from assistant.papers import Chunk, Paper, Source
+from assistant.sentence_vectors import SentenceVectors, embed_papers, paper_texts
 from assistant.text import stemmer
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST_VERSION = 1
 MISSING = "there is no index yet"
@@ -466,7 +471,18 @@ class Store:
             todo, gone, old_catalog = list(papers.values()), [], None
         target = self.collection(name, create=True)
         new_chunks = chunk_papers(todo, self.settings.chunk_tokens, embedder.count_tokens)
-        self._add(target, new_chunks, progress)
+        # Progress counts the chunks, then the sentences and titles (sentence_vectors.py).
+        texts = sum(len(paper_texts(p)) for p in todo)
+        self._add(target, new_chunks, progress, len(new_chunks) + texts)
+        done = len(new_chunks)
+
+        def told(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, len(new_chunks) + texts)
+
+        new_vectors = embed_papers(todo, embedder, told)
         redone = {p.id for p in todo}
         kept = [
             c
@@ -474,8 +490,15 @@ class Store:
             if c.paper_id in papers and c.paper_id not in redone
         ]
         chunks = kept + new_chunks
+        old_vectors = SentenceVectors.load(old_catalog.build_dir) if old_catalog else None
+
+        def vectors(paper: Paper) -> np.ndarray | None:
+            if paper.id in new_vectors:
+                return new_vectors[paper.id]
+            return old_vectors.get(paper) if old_vectors else None
+
         build = f"{name}-{int(time.time() * 1000):x}"
-        self._write_build(build, collection.papers, chunks)
+        self._write_build(build, collection.papers, chunks, vectors)
         manifest = Manifest(
             key=key,
             build=build,
@@ -495,8 +518,9 @@ class Store:
         target: Any,
         chunks: list[Chunk],
         progress: Progress | None,
+        total: int,
     ) -> None:
-        """Embed and upsert chunks in batches, reporting progress."""
+        """Embed and upsert chunks in batches, reporting progress (out of ``total``)."""
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         # Chroma refuses an upsert over its max batch size (5,461 records embedded, chromadb
@@ -507,7 +531,7 @@ class Store:
         batch = min(max(1, self.settings.embed_batch_size) * 4, self.client.get_max_batch_size())
         done = 0
         if progress:
-            progress(0, len(chunks))
+            progress(0, total)
         for start in range(0, len(chunks), batch):
             part = chunks[start : start + batch]
             vectors = self.embedder.embed([c.text for c in part])
@@ -523,10 +547,17 @@ class Store:
             )
             done += len(part)
             if progress:
-                progress(done, len(chunks))
+                progress(done, total)
 
-    def _write_build(self, build: str, papers: list[Paper], chunks: list[Chunk]) -> None:
-        """Write the catalog and the BM25 indexes (chunks, titles) of a build into its own folder."""
+    def _write_build(
+        self,
+        build: str,
+        papers: list[Paper],
+        chunks: list[Chunk],
+        vectors: Callable[[Paper], np.ndarray | None],
+    ) -> None:
+        """Write the catalog, the BM25 indexes (chunks, titles) and the sentence vectors of a
+        build into its own folder."""
         final = self.root / "builds" / build
         tmp = self.root / "builds" / f".{build}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -538,6 +569,8 @@ class Store:
         (tmp / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
         build_bm25(chunks).persist(str(tmp / "bm25"))
         build_title_bm25(papers).persist(str(tmp / TITLES_DIR))
+        stored = ((p.id, v) for p in papers if (v := vectors(p)) is not None)
+        SentenceVectors.write(tmp, stored)
         os.replace(tmp, final)
 
     def _clean_up(

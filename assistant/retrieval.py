@@ -15,6 +15,7 @@ from llama_index.core.vector_stores import VectorStoreQuery
 
 from assistant.config import DEFAULT_COLLECTION
 from assistant.errors import QuestionError, StorageError
+from assistant.evidence import Evidence, select_evidence
 from assistant.filters import FilterIndex, Filters
 from assistant.index import TITLES_DIR, Store, chroma_fault
 from assistant.papers import Paper
@@ -28,6 +29,7 @@ from assistant.query import (
     words,
     year_score,
 )
+from assistant.sentence_vectors import SentenceVectors
 from assistant.text import sentences, stem, stemmer
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,9 @@ class Searcher:
         assert manifest is not None
         self.papers = catalog.papers
         self.chunks = {c.id: c for c in catalog.chunks}
+        # Each paper's sentence and title vectors, stored by the build: evidence selection
+        # embeds only the question (select_evidence's ``stored``).
+        self.sentence_vectors = SentenceVectors.load(catalog.build_dir)
         self.depth = fusion_depth(len(self.chunks)) if depth is None else depth
         self.authors = AuthorIndex(self.papers.values())
         self._author_names: list[str] | None = None
@@ -294,6 +299,12 @@ class Searcher:
             use_async=False,
             similarity_top_k=k,
         )
+
+    def evidence(self, query: str, papers: list[Paper], **options: Any) -> list[Evidence]:
+        """:func:`~assistant.evidence.select_evidence` for ``query`` among ``papers``, with
+        the build's stored sentence vectors (``options`` are its keyword arguments)."""
+        stored = self.sentence_vectors.get
+        return select_evidence(query, papers, self.store.embedder, stored=stored, **options)
 
     def paper_vectors(self, paper_ids: list[str]) -> Any:
         """Unit vectors of papers (mean of their chunk vectors), in the given order."""

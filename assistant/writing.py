@@ -370,11 +370,7 @@ class TopicFilter:
     def _has_topic(self, topic: str, best: list[Hit]) -> bool:
         """Whether the best papers are on the topic at all, by how close their best sentence
         comes to it (MiniLM cosine); between the bars the model judges, as for a question."""
-        from assistant.evidence import select_evidence
-
-        evidence = select_evidence(
-            topic, [h.paper for h in best], self.searcher.store.embedder, bar=0.0, lead_bar=0.0
-        )
+        evidence = self.searcher.evidence(topic, [h.paper for h in best], bar=0.0, lead_bar=0.0)
         closest = max((max(e.scores, default=0.0) for e in evidence), default=0.0)
         if closest >= self.SURE_BAR or closest < self.FAR_BAR:
             return closest >= self.SURE_BAR

@@ -81,7 +81,9 @@ def main() -> int:
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     questions = [r["question"] for r in rows][:: max(1, len(rows) // args.questions)]
     questions = questions[: args.questions]
-    local.ask("What does Teach-DETR propose?")  # servers started and warm, as in the page
+    # Servers started and their fixed prompts read, as in the page.
+    local.warm_up()
+    local.ask("What does Teach-DETR propose?")
 
     peak = {"rss": 0, "pss": 0}
     stop = threading.Event()

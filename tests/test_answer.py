@@ -374,3 +374,22 @@ def test_a_question_naming_a_paper_by_its_title_cites_that_paper(qwen, searcher)
     assert named <= {c.paper.id for c in answer.citations}
     # A name the paper only uses, not its title's, names nothing: "LLMs", "GPT-4".
     assert papers_titled("Is GPT-4 better than LLMs trained on code?", searcher) == frozenset()
+
+
+def test_a_missing_local_model_is_one_line_in_an_answer_from_evidence(searcher, tmp_path):
+    # The page warms the models up at start; a missing one is reported by the first answer,
+    # which comes from the evidence (read by the rules, relevance by similarity).
+    from assistant.config import Settings
+    from assistant.llm import LocalModels
+
+    gone = tmp_path / "gone.gguf"
+    models = LocalModels(Settings(local_model=str(gone)))
+    answerer = Answerer(searcher, models.model("write"), "write")
+    answerer.warm_up()
+    answer = answerer.ask("How does Teach-DETR use teacher detectors to train DETR detectors?")
+    assert not answer.refused and answer.written_by["model_sentences"] == 0
+    assert "Teach-DETR: Better Training DETR with Teachers" in {
+        c.paper.title for c in answer.citations
+    }
+    assert str(gone) in answer.note and "\n" not in answer.note
+    assert_grounded(answer)

@@ -3,12 +3,15 @@ MiniLM model; the bars that make a paper citable, named papers, the field-term e
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from conftest import make_paper
 
 from assistant.embedding import MiniLM
 from assistant.evidence import LEAD_BAR, RELEVANCE_BAR, Evidence, select_evidence
 from assistant.papers import Paper
+from assistant.sentence_vectors import paper_texts
 
 
 def paper(pid: str, title: str, abstract: str) -> Paper:
@@ -155,3 +158,55 @@ def test_nothing_to_score_gives_no_evidence_and_an_empty_evidence_scores_zero(em
     assert select_evidence(QUESTION, [], embedder) == []
     assert Evidence(DETR, [], []).score == 0.0
     assert Evidence(DETR, ["a", "b"], [0.7, 0.5]).score == 0.7
+
+
+# --- the build's stored sentence vectors -----------------------------------------------------
+
+
+class Counting:
+    """The real model, counting the texts it embeds."""
+
+    def __init__(self, inner: MiniLM):
+        self.inner, self.texts = inner, 0
+
+    def embed(self, texts: list[str]) -> Any:
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How is DETR trained with teacher detectors?",
+        "which papers make vision transformers cheaper on phones",
+        "What is the capital of Peru?",
+    ],
+)
+def test_stored_sentence_vectors_give_the_evidence_embedding_gives(searcher, question):
+    papers = [h.paper for h in searcher.search(question, k=6)]
+    expanded = searcher.expanded(question)
+    counting = Counting(searcher.store.embedder)
+    embedded = select_evidence(question, papers, counting, expanded=expanded)
+    assert counting.texts >= sum(len(paper_texts(p)) for p in papers)
+    counting.texts = 0
+    stored = select_evidence(
+        question, papers, counting, expanded=expanded, stored=searcher.sentence_vectors.get
+    )
+    assert counting.texts <= 2  # the question and its expansion, nothing of the papers
+    assert [(e.paper.id, e.sentences) for e in stored] == [
+        (e.paper.id, e.sentences) for e in embedded
+    ]
+    assert [e.best for e in stored] == pytest.approx([e.best for e in embedded], abs=1e-5)
+
+
+def test_a_paper_whose_texts_changed_since_the_build_is_embedded_again(searcher):
+    paper = next(iter(searcher.papers.values()))
+    assert searcher.sentence_vectors.get(paper) is not None
+    longer = make_paper(paper.id, title=paper.title, abstract=paper.abstract + " One more line.")
+    assert searcher.sentence_vectors.get(longer) is None
+    counting = Counting(searcher.store.embedder)
+    (evidence,) = select_evidence(
+        "One more line.", [longer], counting, stored=searcher.sentence_vectors.get
+    )
+    assert counting.texts == 1 + len(paper_texts(longer))
+    assert evidence.sentences == ["One more line."]

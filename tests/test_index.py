@@ -20,6 +20,9 @@ from conftest import (
 from assistant.errors import StorageError
 from assistant.index import TITLES_DIR, Store
 from assistant.retrieval import Searcher
+from assistant.sentence_vectors import SentenceVectors, paper_texts
+
+NEW_TITLES = {t for t, _, _ in NEW_PAPERS}
 
 QUERIES = [
     "the Kimi paper on residual connections",
@@ -129,9 +132,13 @@ def test_new_seed_file_adds_only_its_papers(make_index, model):
     assert second.added == len(NEW_PAPERS) and second.removed == 0
     assert second.papers == SMALL_SEED_PAPERS + len(NEW_PAPERS)
     assert second.collection == first.collection  # same collection, grown in place
-    # Only the new papers' chunks went through the model.
-    assert len(recorder.texts) == second.chunks - first.chunks
-    assert all(any(t in text for t, _, _ in NEW_PAPERS) for text in recorder.texts)
+    # Only the new papers' chunks, sentences and titles went through the model.
+    new_texts = [paper_texts(p) for p in store.catalog().papers.values() if p.title in NEW_TITLES]
+    assert len(recorder.texts) == second.chunks - first.chunks + sum(map(len, new_texts))
+    assert all(any(t in text or text in a for t, _, a in NEW_PAPERS) for text in recorder.texts)
+    # The build keeps every paper's sentence vectors: the old papers' came from the old build.
+    vectors = SentenceVectors.load(store.catalog().build_dir)
+    assert all(vectors.get(p) is not None for p in store.catalog().papers.values())
     collection = store.collection(second.collection)
     assert collection.count() == before_count + (second.chunks - first.chunks) == second.chunks
     after_ids = chunk_ids_by_paper(store)

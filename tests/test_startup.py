@@ -30,7 +30,9 @@ def test_a_first_start_builds_the_index_and_says_so(make_index):
     )
     assert messages == [f"no index in {store.root} yet: building it from {idx.seeds}"]
     assert report is not None and report.papers == report.added == SMALL_SEED_PAPERS
-    assert progress[0] == (0, report.chunks) and progress[-1] == (report.chunks, report.chunks)
+    # Chunks, then each paper's sentences and title (the stored sentence vectors).
+    total = progress[-1][1]
+    assert progress[0] == (0, total) and progress[-1] == (total, total) and total > report.chunks
     assert top_title(searcher) == "Attention Residuals"
     assert len(searcher.papers) == SMALL_SEED_PAPERS
 

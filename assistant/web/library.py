@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Answerer
 from assistant.chat import Turn
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -147,10 +147,11 @@ class Library:
             self.phase, self.error = "failed", f"opening the index failed ({type(e).__name__})"
         finally:
             self._adding.release()
-        if self.phase == "ready" and self.backend == "local":
-            # Start the local model now, not in the first answer (which reports a failure).
+        if self.searcher is not None and self.backend == "local":
+            # Start the local model now, not in the first answer (which reports a failure),
+            # and have it read its fixed prompts before the first question does.
             with contextlib.suppress(AssistantError):
-                self.model(Session())
+                Answerer(self.searcher, *self.model(Session())).warm_up()
 
     def status(self) -> str:
         """What the library is doing, as HTML: a progress bar while indexing."""
@@ -168,7 +169,7 @@ class Library:
             return (
                 f'<div class="status"><progress value="{self.done}" max="{self.total}">'
                 f"</progress> {what}: {self.done}/{self.total} "
-                "passages embedded. Answers can be asked once it is done.</div>"
+                "passages and sentences embedded. Answers can be asked once it is done.</div>"
             )
         return '<div class="status"><progress></progress> Reading the collection…</div>'
 
