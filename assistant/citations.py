@@ -120,6 +120,39 @@ def is_supported(sentence: str, evidence: str) -> bool:
     return support(sentence, evidence) >= SUPPORT_MIN_OVERLAP
 
 
+# Markers one after another, with nothing but punctuation or "and" between them, cite their
+# papers for the same words: "The papers [1], [2], and [3] all ...".
+MARKER_RUN = re.compile(r"(?:\s?\[\d+(?:\s*[,;]\s*\d+)*\](?:[\s,;]*(?:and\s+)?(?=\[))?)+")
+
+
+def claims(sentence: str) -> list[tuple[str, list[int]]]:
+    """What a sentence says of the papers each run of markers cites: the words since the run
+    before it, and the words after the last run, which are said of every paper cited.
+    "A prunes tokens [1], while B merges them [2]." -> ("A prunes tokens .", [1]),
+    (", while B merges them .", [2])."""
+    runs = list(MARKER_RUN.finditer(sentence))
+    tail = sentence[runs[-1].end() :] if runs else sentence
+    out, start = [], 0
+    for run in runs:
+        out.append((f"{sentence[start : run.start()]} {tail}", markers(run.group())))
+        start = run.end()
+    return out
+
+
+def supports_each(sentence: str, facts: dict[int, str], names: dict[int, str]) -> bool:
+    """Whether each paper the sentence cites supports what the sentence says of it
+    (:func:`claims`), not just all of them together: "The papers [1], [2] and [3] all keep
+    the pretrained representation" needs those words in each of the three abstracts. The
+    other cited papers' ``names`` are no missing words ("Unlike Co-DETR [2], ...")."""
+    cited = [n for n in dict.fromkeys(markers(sentence)) if n in facts]
+    for text, run in claims(sentence):
+        for n in run:
+            others = [names.get(m, "") for m in cited if m != n]
+            if not is_supported(text, " ".join([facts.get(n, ""), *others])):
+                return False
+    return True
+
+
 def paper_facts(paper: Paper) -> str:
     """What a sentence about ``paper`` may draw on: title, authors, date and abstract."""
     return " ".join(
@@ -127,15 +160,21 @@ def paper_facts(paper: Paper) -> str:
     )
 
 
+def paper_names(paper: Paper) -> list[str]:
+    """What a sentence may call ``paper``: its first author's surname or its short name, and
+    its method name (the title before its colon)."""
+    head = paper.title.split(":")[0].strip()
+    names = [short_name(paper).replace(" et al.", "")]
+    return names + [head] if ":" in paper.title and len(head) <= 40 else names
+
+
 def _names(sentence: str, paper: Paper) -> bool:
-    """Whether ``sentence`` names ``paper``: its method name (before the title's colon), its
-    first author's surname, or its short name."""
+    """Whether ``sentence`` names ``paper`` (:func:`paper_names`)."""
     lowered = sentence.lower()
-    head = paper.title.split(":")[0].strip().lower()
-    names = [short_name(paper).replace(" et al.", "").lower()]
-    if ":" in paper.title and len(head) <= 40:
-        names.append(head)
-    return any(n and re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", lowered) for n in names)
+    return any(
+        n and re.search(rf"(?<![\w-]){re.escape(n.lower())}(?![\w-])", lowered)
+        for n in paper_names(paper)
+    )
 
 
 def grounded(
@@ -165,7 +204,8 @@ def grounded(
             w[:1].isupper() for w in plain.split()[1:]
         )
         return None if has_fact else s
-    return s if is_supported(s, " ".join(facts[n] for n in cited)) else None
+    names = {n: " ".join(paper_names(p)) for n, p in papers.items()}
+    return s if supports_each(s, facts, names) else None
 
 
 def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:

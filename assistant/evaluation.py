@@ -108,12 +108,15 @@ def run_retrieval_eval(searcher: Searcher, folder: Path | None = None) -> dict[s
 
 
 def _sentence_support(answer: Any) -> tuple[int, int]:
-    """(supported, total) over the answer's sentences that carry citation markers."""
-    from assistant.citations import is_supported, markers, paper_facts
+    """(supported, total) over the answer's sentences that carry citation markers; supported:
+    each cited paper backs what the sentence says of it (:func:`citations.supports_each`)."""
+    from assistant.citations import markers, paper_facts, paper_names, supports_each
     from assistant.prose import plain_text
     from assistant.text import prose_sentences
 
     by_n = {c.n: c.paper for c in answer.citations}
+    facts = {n: plain_text(paper_facts(p)) for n, p in by_n.items()}
+    names = {n: " ".join(paper_names(p)) for n, p in by_n.items()}
     supported = total = 0
     for sentence in prose_sentences(answer.text.replace("\n", " ")):
         cited = [by_n[n] for n in markers(sentence) if n in by_n]
@@ -122,7 +125,7 @@ def _sentence_support(answer: Any) -> tuple[int, int]:
         total += 1
         # Bold titles and theme headings name the paper or group; they are not claims.
         body = re.sub(r"\*\*[^*]+\*\*(\s*\([^)]*\))?", "", sentence)
-        supported += is_supported(body, plain_text(" ".join(paper_facts(p) for p in cited)))
+        supported += supports_each(body, facts, names)
     return supported, total
 
 

@@ -19,7 +19,10 @@ SUPPORT_STOP = frozenset(
     "could may might also than then into over under about using use used based via "
     "new paper work approach method methods model models propose proposes proposed "
     "present presents show shows results describe describes described introduce "
-    "introduces introduced study studies authors".split()
+    "introduces introduced study studies authors "
+    # Connectives that relate papers ("Unlike A [1], B ... [2]") and state no fact of either.
+    "unlike while whereas both instead similarly likewise however contrast compared each "
+    "other others several further".split()
 )
 # Title words that name no theme (writing's theme names and shared terms): besides function
 # words, the field's everyday title words ("learning", "vision", "models"), which every theme has.

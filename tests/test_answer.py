@@ -341,7 +341,7 @@ def test_a_near_field_off_topic_question_is_refused(qwen):
 
 def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
     from assistant.answer import paper_facts
-    from assistant.citations import is_supported
+    from assistant.citations import paper_names, supports_each
     from assistant.text import prose_sentences
 
     answer = qwen.ask("How does Teach-DETR use teacher detectors to train DETR-based detectors?")
@@ -350,11 +350,11 @@ def test_the_bundled_model_writes_a_checked_answer(qwen, searcher):
     assert_grounded(answer)
     by_n = {c.n: c.paper for c in answer.citations}
     assert "Teach-DETR: Better Training DETR with Teachers" in {p.title for p in by_n.values()}
+    facts = {n: paper_facts(p) for n, p in by_n.items()}
+    names = {n: " ".join(paper_names(p)) for n, p in by_n.items()}
     for sentence in prose_sentences(answer.text):
-        cited = markers(sentence)
-        if cited:
-            facts = " ".join(paper_facts(by_n[n]) for n in cited)
-            assert is_supported(sentence, facts), sentence
+        if markers(sentence):
+            assert supports_each(sentence, facts, names), sentence
 
 
 def test_a_question_naming_a_paper_by_its_title_cites_that_paper(qwen, searcher):

@@ -8,12 +8,14 @@ from conftest import make_paper
 from assistant.citations import (
     SUPPORT_MIN_OVERLAP,
     Citation,
+    claims,
     content_words,
     is_supported,
     keep_markers,
     markers,
     renumber,
     support,
+    supports_each,
 )
 from assistant.papers import Paper, Source
 from assistant.text import prose_sentences
@@ -164,3 +166,60 @@ def test_citation_json_carries_the_paper_and_its_evidence():
         "supported": False,
     }
     assert Citation(1, p).evidence == [] and Citation(1, p).supported
+
+
+# --- a sentence citing several papers: each backs what is said of it --------------------------
+
+FACTS = {
+    1: "Teach-DETR trains DETR detectors with boxes from teacher detectors.",
+    2: "Co-DETR adds auxiliary heads with one-to-many label assignment to DETR detectors.",
+    3: "OvarNet recognises the attributes of objects with a text encoder.",
+}
+NAMES = {1: "Huang Teach-DETR", 2: "Zong Co-DETR", 3: "Chen OvarNet"}
+
+
+def test_claims_split_a_sentence_at_its_runs_of_markers():
+    assert claims("A prunes tokens [1], while B merges them [2].") == [
+        ("A prunes tokens .", [1]),
+        (", while B merges them .", [2]),
+    ]
+    # Markers in a row cite the same words; the words after the last run are said of all.
+    assert claims("The papers [1], [2], and [3] all prune tokens.") == [
+        ("The papers  all prune tokens.", [1, 2, 3])
+    ]
+    assert claims("Both A [1] and B [2] use COCO.") == [
+        ("Both A  use COCO.", [1]),
+        (" and B  use COCO.", [2]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Teach-DETR trains DETR with teacher boxes [1], while Co-DETR adds auxiliary heads [2].",
+        "Unlike Teach-DETR [1], Co-DETR adds auxiliary heads [2].",
+        "Teach-DETR and Co-DETR both train DETR detectors [1, 2].",
+        "Teach-DETR uses teacher boxes [1].",
+    ],
+)
+def test_a_contrast_each_of_whose_papers_backs_its_part_is_supported(sentence):
+    assert supports_each(sentence, FACTS, NAMES)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # What one paper does, said of three: the three together would have passed.
+        "The papers [1], [2], and [3] all train DETR detectors with teacher boxes.",
+        "Teach-DETR and Co-DETR both use teacher boxes [1, 2].",
+        "OvarNet uses teacher boxes [3].",
+    ],
+)
+def test_a_claim_one_cited_paper_does_not_back_is_unsupported(sentence):
+    assert not supports_each(sentence, FACTS, NAMES)
+
+
+def test_the_cited_papers_together_are_not_enough():
+    sentence = "The papers [1], [2], and [3] all train DETR detectors with teacher boxes."
+    assert is_supported(sentence, " ".join(FACTS.values()))  # the check before
+    assert not supports_each(sentence, FACTS, NAMES)

@@ -296,11 +296,12 @@ def qwen_writer(searcher):
 
 
 def _claims_supported(draft):
-    """Every sentence with a marker is supported by the papers it cites (plain-text facts)."""
+    """Every sentence with a marker is supported by the papers it cites (plain-text facts),
+    each paper by what the sentence says of it."""
     import re
 
     from assistant.answer import paper_facts
-    from assistant.citations import is_supported
+    from assistant.citations import paper_names, supports_each
     from assistant.prose import plain_text
     from assistant.text import prose_sentences
 
@@ -311,8 +312,9 @@ def _claims_supported(draft):
             cited = markers(sentence)
             assert set(cited) <= set(by_n), sentence
             if cited:
-                facts = plain_text(" ".join(paper_facts(by_n[n]) for n in cited))
-                assert is_supported(sentence, facts), sentence
+                facts = {n: plain_text(paper_facts(p)) for n, p in by_n.items()}
+                names = {n: " ".join(paper_names(p)) for n, p in by_n.items()}
+                assert supports_each(sentence, facts, names), sentence
 
 
 def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_checked(
