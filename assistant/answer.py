@@ -140,6 +140,7 @@ class Answerer:
             capable.for_task("judge") if capable else None,
         )
         self.judge = RelevanceJudge(capable.for_task("judge")) if capable else None
+        self.scorer = capable.scorer if capable else None
 
     @property
     def backend(self) -> str:

@@ -168,7 +168,9 @@ class ChatSession:
     @property
     def topics(self) -> TopicFilter:
         if self._topics is None or self._topics.searcher is not self.answerer.searcher:
-            self._topics = TopicFilter(self.answerer.searcher, self.answerer.judge)
+            self._topics = TopicFilter(
+                self.answerer.searcher, self.answerer.judge, self.answerer.scorer
+            )
         return self._topics
 
     def send(self, message: str, action: str = "Answer") -> Iterator[str | Reply]:
@@ -320,7 +322,7 @@ def respond(
     """
     request = answerer.read(text)
     searcher = answerer.searcher
-    topics = topics or TopicFilter(searcher, answerer.judge)
+    topics = topics or TopicFilter(searcher, answerer.judge, answerer.scorer)
     model = rewriter(answerer)
     draft: Draft | None = None
     if request.intent == "related_work":

@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
+from assistant.likelihood import Scorer
 from assistant.processes import free_port, stop_process
 
 Task = Literal["read", "judge", "write"]
@@ -242,6 +243,8 @@ class ChatModel:
         api_key: key sent to the endpoint (never logged or shown).
         timeout: seconds before a request fails.
         server: the local llama.cpp server to start on demand.
+        tasks: the model of each task (local: one server per task).
+        scorer: the in-process scoring model (:mod:`assistant.likelihood`), if any.
     """
 
     def __init__(
@@ -253,10 +256,14 @@ class ChatModel:
         timeout: float,
         server: LocalServer | None = None,
         tasks: Callable[[Task], ChatModel] | None = None,
+        scorer: Scorer | None = None,
     ):
         self.backend, self.model, self._base_url = backend, model, base_url
         self._api_key, self.timeout, self.server = api_key, timeout, server
         self._tasks = tasks
+        # Likelihoods from the bundled model in this process (local backend only: an endpoint
+        # gives no portable log-probabilities of the prompt).
+        self.scorer = scorer
         self._llm: Any = None
         self._llm_url: str | None = None
         self._raw: Any = None
@@ -575,6 +582,13 @@ class LocalModels:
         self._servers: dict[tuple[str, str], LocalServer] = {}
         self._models: dict[Task, ChatModel] = {}
         self._lock = threading.Lock()
+        from assistant import models
+
+        # The writing model ranks a topic's candidate papers by likelihood (loaded on first use).
+        write = self.name("write")
+        self.scorer = Scorer(
+            lambda: models.resolve(write, settings.model_cache_dir), threads=settings.llm_threads
+        )
 
     def name(self, task: Task) -> str:
         """The model ``task`` runs: ``ASSISTANT_LOCAL_MODEL`` for every task, else the default."""
@@ -613,6 +627,7 @@ class LocalModels:
                 timeout=self.settings.llm_timeout,
                 server=self._servers[key],
                 tasks=self.model,
+                scorer=self.scorer,
             )
             return self._models[task]
 

@@ -111,6 +111,42 @@ def test_nothing_on_an_absent_topic(searcher, topics):
     assert draft.citations == [] and "nothing" in draft.text
 
 
+class FixedLikelihood:
+    """A scoring model's stand-in for the selection logic: a likelihood per title (0 unless
+    given), or an LLMError as a model that fails."""
+
+    def __init__(self, by_title=None, fails=False):
+        self.by_title, self.fails = by_title or {}, fails
+
+    def relevance(self, topic, papers):
+        from assistant.errors import LLMError
+
+        if self.fails:
+            raise LLMError("the scoring model failed: test")
+        return [self.by_title.get(title, 0.0) for title, _ in papers]
+
+
+def test_the_topic_likelihood_moves_candidates_across_the_score_bar(searcher):
+    from assistant.writing import RELATED_DEPTH
+
+    topic = "Knowledge distillation across heterogeneous architectures, e.g. ViT teachers"
+    hits = searcher.search(topic, k=RELATED_DEPTH)
+    ratio = {h.paper.title: h.score / hits[0].score for h in hits[: TopicFilter.MAX_POOL]}
+    below = [t for t, r in ratio.items() if TopicFilter.POOL_SHARE <= r < 0.6]
+    above = [t for t, r in ratio.items() if 0.65 <= r < 0.75]
+    assert below and above, ratio  # the collection gives candidates on both sides of the bar
+    plain = {p.title for p, _ in TopicFilter(searcher).papers(topic)}
+    assert below[0] not in plain and above[0] in plain
+
+    likely = FixedLikelihood({below[0]: 4.0, above[0]: -4.0})  # +-0.2 of the best score
+    kept = {p.title for p, _ in TopicFilter(searcher, scorer=likely).papers(topic)}
+    assert below[0] in kept and above[0] not in kept
+    assert kept - {below[0]} == plain - {above[0]}  # the rest as the score decides
+    # A model that fails leaves the score rule.
+    failing = TopicFilter(searcher, scorer=FixedLikelihood(fails=True)).papers(topic)
+    assert {p.title for p, _ in failing} == plain
+
+
 def test_review_outline_sections_and_a_line_per_paper(searcher, topics):
     draft = review_outline("knowledge distillation", searcher, topics=topics)
     assert draft.text.count("\n## ") >= 1 and "Scope:" in draft.text
@@ -328,7 +364,10 @@ def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_chec
     topic = "knowledge distillation from vision transformer teachers into smaller students"
     pieces = list(
         related_work_steps(
-            topic, searcher, qwen_writer.model, topics=TopicFilter(searcher, qwen_writer.judge)
+            topic,
+            searcher,
+            qwen_writer.model,
+            topics=TopicFilter(searcher, qwen_writer.judge, qwen_writer.scorer),
         )
     )
     *streamed, draft = pieces
