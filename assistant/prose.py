@@ -38,7 +38,9 @@ _DROPPED = re.compile(r"\\(?:cite[tp]?|ref|label|footnote)\s*\{[^{}]*\}")
 _LINK = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}(?:\{([^{}]*)\})?")
 _MACRO = re.compile(r"\\([A-Za-z]+(?![A-Za-z])|[%&])")
 _LINKED = re.compile(r"https?:|www\.|github|\w\.(?:com|org|io|net|ai)\b", re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(I|we|our|ours|us|my|you|your)\b", re.IGNORECASE)
+# "I" is the pronoun only as a capital standing alone: not "(i)" or "(I)" enumerating, not a
+# method's name ("I^2L", "I-JEPA").
+_FIRST_PERSON = re.compile(r"\b(?i:we|our|ours|us|my|you|your)\b|(?<![\w(^-])I(?![\w)^-])")
 
 
 def plain_text(text: str) -> str:

@@ -138,9 +138,19 @@ _WE_OPENING = re.compile(
 _THIS_PAPER = re.compile(r"^(?:this|the present) (?:paper|work|study|report)\s+(?=[a-z])", re.I)
 
 
+# Adverbs that come between a subject and its verb ("we also introduce"): the verb agrees, not
+# the adverb ("X also introduces", never "X alsos introduce").
+_BEFORE_VERB = frozenset(
+    "also further then thus therefore hence first next finally additionally moreover "
+    "still even often always never now newly subsequently".split()
+)
+
+
 def _singular(rest: str) -> str:
     """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
     verb, _, tail = rest.partition(" ")
+    if verb in _BEFORE_VERB or (verb.endswith("ly") and verb.isalpha() and tail):
+        return f"{verb} {_singular(tail)}"
     if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
         return rest
     if verb.endswith("y"):
@@ -153,6 +163,8 @@ def _singular(rest: str) -> str:
 def plural_verb(rest: str) -> str:
     """ "describes X" -> "describe X": several authors take the plural verb."""
     verb, _, tail = rest.partition(" ")
+    if verb in _BEFORE_VERB or (verb.endswith("ly") and verb.isalpha() and tail):
+        return f"{verb} {plural_verb(tail)}"
     if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
         return rest
     if verb.endswith("ies"):
@@ -164,6 +176,10 @@ def plural_verb(rest: str) -> str:
     return f"{verb} {tail}"
 
 
+# An opening clause before "we" ("To alleviate this, we ..."), which the third person drops.
+OPENING_BEFORE_WE = re.compile(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)")
+
+
 def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     """Rewrite an abstract's first-person sentence about the paper into the third person.
     ``several``: whether ``who`` names several people (:func:`names_several`); None: read
@@ -173,7 +189,7 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     s = sentence.strip()
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
-    s = re.sub(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)", "", s)
+    s = OPENING_BEFORE_WE.sub("", s)
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):

@@ -46,6 +46,53 @@ def test_a_third_person_sentence_of_readable_length_is_clean():
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    [
+        "OvarNet makes two contributions: (i) a two-stage baseline and (ii) a federated one [1].",
+        "All in an Aggregated Image introduces In-Image Learning (I^2L) for multimodal models [1].",
+        "I-JEPA predicts the representations of masked image blocks [1].",
+    ],
+)
+def test_enumerations_and_method_names_are_no_first_person(sentence):
+    assert is_clean(sentence)
+
+
+def test_the_pronoun_i_is_first_person():
+    assert not is_clean("In this work I propose a detector that trains faster [1].")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "who", "several", "expected"),
+    [
+        ("We also introduce I^2L-Hybrid.", "Wang", False, "Wang also introduces I^2L-Hybrid."),
+        ("We then carefully design X.", "Kim", False, "Kim then carefully designs X."),
+        ("This paper also describes X.", "Kim et al.", True, "Kim et al. also describe X."),
+    ],
+)
+def test_an_adverb_before_the_verb_keeps_the_verb_in_agreement(sentence, who, several, expected):
+    from assistant.text import third_person
+
+    assert third_person(sentence, who, several) == expected
+
+
+def test_an_abstract_sentence_opening_in_this_paper_we_stands_in_a_draft():
+    from conftest import make_paper
+
+    from assistant.writing import evidence_sentence
+
+    paper = make_paper(
+        title="OvarNet: Towards Open-vocabulary Object Attribute Recognition",
+        abstract=(
+            "In this paper, we consider the problem of detecting objects and inferring their "
+            "visual attributes without manual annotations. However, the rest is a long tale."
+        ),
+        authors=[],
+    )
+    sentence = evidence_sentence(paper, 1)
+    assert sentence is not None and sentence.startswith("OvarNet considers the problem")
+
+
+@pytest.mark.parametrize(
     ("title", "abstract", "name"),
     [
         ("Mug-STAN: Adapting Image-Language Models", "We adapt models.", "Mug-STAN"),
