@@ -197,6 +197,25 @@ _POINTS_BACK = re.compile(
 )
 
 
+# "By combining these components, ...": an opening that takes its subject from the sentence before.
+_BY_POINTING = re.compile(r"^by \w+ing (?:this|these|those|such|its|their)\b", re.IGNORECASE)
+
+
+def points_back(sentence: str) -> bool:
+    """Whether a sentence opens by referring to what the sentence before it said ("It ...",
+    "This approach ...", "By combining these components ...")."""
+    s = sentence.strip()
+    return bool(_CONTINUES.match(s) or _POINTS_BACK.match(s) or _BY_POINTING.match(s))
+
+
+def switches_paper(sentence: str, previous: list[int]) -> bool:
+    """Whether a sentence points back to the sentence before it but cites none of that
+    sentence's papers: "The framework uses X [2]. By combining these components, the
+    students gain 8% [3]." says of [3] what [2] did, or cites the wrong paper."""
+    cited = markers(sentence)
+    return points_back(sentence) and bool(cited) and not set(cited) & set(previous)
+
+
 def repeats_claim(sentence: str, earlier: str) -> bool:
     """Whether ``sentence`` says again what ``earlier`` said: four in five of its content
     words are the earlier sentence's."""
@@ -286,8 +305,10 @@ class Drafter:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
             s = _called_by_name(s, papers)
             ok = self.check(s, papers)
-            if ok and not previous and _POINTS_BACK.match(ok):
+            if ok and not previous and points_back(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to
+            if ok and previous and switches_paper(ok, previous):
+                ok = None  # "It ..." about the paper before, cited to another
             if ok and any(repeats_claim(ok, earlier) for earlier in out.sentences):
                 ok = None  # the same claim again in other words
             # A sentence citing nothing is a claim without a source (or filler): cut.

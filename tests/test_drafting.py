@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.drafting import leans_on_context, repeats_claim, restates_title
+from assistant.drafting import leans_on_context, repeats_claim, restates_title, switches_paper
 from tests.conftest import make_paper
 
 NVLM = make_paper(
@@ -41,6 +41,25 @@ def test_a_sentence_leaning_on_a_sentence_before_it_is_recognised(
     sentence: str, leans: bool
 ) -> None:
     assert leans_on_context(sentence) is leans
+
+
+@pytest.mark.parametrize(
+    ("sentence", "switches"),
+    [
+        ("By combining these components, the students gain 8.0% on CIFAR-100 [3].", True),
+        ("It also introduces self-distillation without a teacher [3].", True),
+        ("This approach suits models with complex representations [3].", True),
+        ("It also introduces self-distillation without a teacher [2].", False),  # the same paper
+        ("These components also help the students of [2] and [3].", False),
+        ("Unlike these, ScaleKD aligns the teacher's features with the student's [3].", False),
+        ("ScaleKD aligns the teacher's features with the student's [3].", False),
+    ],
+)
+def test_a_sentence_pointing_back_must_cite_the_paper_before_it(
+    sentence: str, switches: bool
+) -> None:
+    # The sentence before: "The framework uses a cross-attention projector [2]."
+    assert switches_paper(sentence, [2]) is switches
 
 
 def test_a_claim_said_again_in_other_words_is_a_repeat() -> None:
