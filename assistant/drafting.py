@@ -216,6 +216,23 @@ def switches_paper(sentence: str, previous: list[int]) -> bool:
     return points_back(sentence) and bool(cited) and not set(cited) & set(previous)
 
 
+# The model speaking of what it was given ("The evidence from these three papers highlights
+# ...", "Both papers ..." citing one): no survey sentence speaks of its excerpts.
+_OF_THE_INPUT = re.compile(r"\b(?:the|this|these|all) (?:evidence|excerpts?)\b", re.IGNORECASE)
+_OF_SEVERAL = re.compile(
+    r"\b(?:both|these|those|all|the) (?:two |three |four |five |\d+ )?(?:papers|works|studies)\b",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_its_input(sentence: str) -> bool:
+    """Whether a sentence talks about the evidence it was written from, or about several
+    papers while citing one."""
+    return bool(_OF_THE_INPUT.search(sentence)) or (
+        bool(_OF_SEVERAL.search(sentence)) and len(set(markers(sentence))) < 2
+    )
+
+
 def repeats_claim(sentence: str, earlier: str) -> bool:
     """Whether ``sentence`` says again what ``earlier`` said: four in five of its content
     words are the earlier sentence's."""
@@ -307,6 +324,8 @@ class Drafter:
             ok = self.check(s, papers)
             if ok and not previous and points_back(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to
+            if ok and speaks_of_its_input(ok):
+                ok = None  # "The evidence from these three papers ..." citing one
             if ok and previous and switches_paper(ok, previous):
                 ok = None  # "It ..." about the paper before, cited to another
             if ok and any(repeats_claim(ok, earlier) for earlier in out.sentences):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.drafting import leans_on_context, repeats_claim, restates_title, switches_paper
+from assistant.drafting import (
+    leans_on_context,
+    repeats_claim,
+    restates_title,
+    speaks_of_its_input,
+    switches_paper,
+)
 from tests.conftest import make_paper
 
 NVLM = make_paper(
@@ -60,6 +66,21 @@ def test_a_sentence_pointing_back_must_cite_the_paper_before_it(
 ) -> None:
     # The sentence before: "The framework uses a cross-attention projector [2]."
     assert switches_paper(sentence, [2]) is switches
+
+
+@pytest.mark.parametrize(
+    ("sentence", "meta"),
+    [
+        ("The evidence from these three papers highlights the modality gap [1].", True),
+        ("The evidence from both papers stresses generalizable representations [1].", True),
+        ("Both papers fine-tune CLIP on known classes [1].", True),
+        ("Both papers fine-tune CLIP on known classes [1], [2].", False),
+        ("These works prune tokens inside the language model [1, 3].", False),
+        ("PyramidDrop prunes visual tokens in stages [1].", False),
+    ],
+)
+def test_a_sentence_about_its_own_evidence_is_recognised(sentence: str, meta: bool) -> None:
+    assert speaks_of_its_input(sentence) is meta
 
 
 def test_a_claim_said_again_in_other_words_is_a_repeat() -> None:
