@@ -18,7 +18,14 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.text import method_name, names_several, plural_verb, prose_sentences, short_name
+from assistant.text import (
+    method_name,
+    named_once,
+    names_several,
+    plural_verb,
+    prose_sentences,
+    short_name,
+)
 
 PARAGRAPH_PROMPT = (
     "You write one paragraph of the related-work section of a research paper, using only the "
@@ -296,7 +303,7 @@ class Drafter:
 
     def check(self, sentence: str, papers: dict[int, Paper]) -> str | None:
         """A written sentence if it is clean and grounded in the papers it cites."""
-        s = plain_text(" ".join(sentence.split()).strip(" -*•\"'"))
+        s = named_once(plain_text(" ".join(sentence.split()).strip(" -*•\"'")))
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
         if not s or not is_clean(s) or len(s.split()) < 5 or _copied_listing(s):
             return None

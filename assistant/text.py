@@ -211,6 +211,17 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     return s
 
 
+# "PyramidDrop proposes PyramidDrop, a strategy ...": the name said again as the verb's object.
+_NAMED_TWICE = re.compile(
+    r"^(?P<name>[^,:;]{2,60}?) (?P<verb>[a-z]+) (?P=name)\s*[,:]\s+(?=(?:a|an|the)\b)"
+)
+
+
+def named_once(sentence: str) -> str:
+    """ "X proposes X, a strategy ..." -> "X proposes a strategy ..."."""
+    return _NAMED_TWICE.sub(lambda m: f"{m['name']} {m['verb']} ", sentence.strip(), count=1)
+
+
 def third_person_of(sentence: str, paper: Paper) -> str:
     """:func:`third_person` with ``paper`` named as prose names it (:func:`short_name`)."""
     return third_person(sentence, short_name(paper), names_several(paper))

@@ -36,6 +36,7 @@ from assistant.retrieval import Filters, Hit, Searcher
 from assistant.text import (
     OPENING_BEFORE_WE,
     THEME_STOP,
+    named_once,
     prose_sentences,
     sentences,
     short_name,
@@ -220,7 +221,7 @@ def datasets(paper: Paper) -> str:
 
 
 def _cite(sentence: str, paper: Paper, n: int) -> str:
-    return with_marker(third_person_of(sentence, paper), n)
+    return with_marker(named_once(third_person_of(sentence, paper)), n)
 
 
 # --- capabilities ------------------------------------------------------------------------------

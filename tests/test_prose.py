@@ -132,3 +132,27 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
         short_name(make_paper(title=title, abstract=abstract, authors=["Li Zhu", "A B", "C D"]))
         == "Zhu et al."
     )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        (
+            "PyramidDrop proposes PyramidDrop, a visual redundancy reduction strategy [4].",
+            "PyramidDrop proposes a visual redundancy reduction strategy [4].",
+        ),
+        (
+            "Align and Prompt proposes Align and Prompt: an efficient pre-training framework [6].",
+            "Align and Prompt proposes an efficient pre-training framework [6].",
+        ),
+        (  # no article after the name: left as it is
+            "Mug-STAN introduces Mug-STAN, adapting image-language models to video [8].",
+            "Mug-STAN introduces Mug-STAN, adapting image-language models to video [8].",
+        ),
+        ("Kim et al. propose a detector [1].", "Kim et al. propose a detector [1]."),
+    ],
+)
+def test_a_name_said_again_as_its_own_object_is_said_once(sentence, expected):
+    from assistant.text import named_once
+
+    assert named_once(sentence) == expected
