@@ -139,17 +139,25 @@ _THIS_PAPER = re.compile(r"^(?:this|the present) (?:paper|work|study|report)\s+(
 
 
 # Adverbs that come between a subject and its verb ("we also introduce"): the verb agrees, not
-# the adverb ("X also introduces", never "X alsos introduce").
+# the adverb ("X also introduces", never "X alsos introduce"). Words ending in "-ly" are
+# adverbs too ("simply", "jointly"), except the verbs that end so.
 _BEFORE_VERB = frozenset(
     "also further then thus therefore hence first next finally additionally moreover "
     "still even often always never now newly subsequently".split()
 )
+_LY_VERBS = frozenset("apply supply multiply comply imply reply rely fly ally rally".split())
+
+
+def _adverb(word: str) -> bool:
+    return word in _BEFORE_VERB or (
+        word.endswith("ly") and word.isalpha() and word.islower() and word not in _LY_VERBS
+    )
 
 
 def _singular(rest: str) -> str:
     """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
     verb, _, tail = rest.partition(" ")
-    if verb in _BEFORE_VERB or (verb.endswith("ly") and verb.isalpha() and tail):
+    if _adverb(verb) and tail:
         return f"{verb} {_singular(tail)}"
     if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
         return rest
@@ -163,7 +171,7 @@ def _singular(rest: str) -> str:
 def plural_verb(rest: str) -> str:
     """ "describes X" -> "describe X": several authors take the plural verb."""
     verb, _, tail = rest.partition(" ")
-    if verb in _BEFORE_VERB or (verb.endswith("ly") and verb.isalpha() and tail):
+    if _adverb(verb) and tail:
         return f"{verb} {plural_verb(tail)}"
     if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
         return rest

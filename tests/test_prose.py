@@ -67,6 +67,14 @@ def test_the_pronoun_i_is_first_person():
         ("We also introduce I^2L-Hybrid.", "Wang", False, "Wang also introduces I^2L-Hybrid."),
         ("We then carefully design X.", "Kim", False, "Kim then carefully designs X."),
         ("This paper also describes X.", "Kim et al.", True, "Kim et al. also describe X."),
+        (
+            "We simply apply contrastive learning.",
+            "Kim",
+            False,
+            "Kim simply applies contrastive learning.",
+        ),
+        ("We apply contrastive learning.", "Kim", False, "Kim applies contrastive learning."),
+        ("We rely on CLIP features.", "Kim", False, "Kim relies on CLIP features."),
     ],
 )
 def test_an_adverb_before_the_verb_keeps_the_verb_in_agreement(sentence, who, several, expected):
