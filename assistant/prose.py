@@ -43,6 +43,11 @@ _LINKED = re.compile(r"https?:|www\.|github|\w\.(?:com|org|io|net|ai)\b", re.IGN
 _FIRST_PERSON = re.compile(r"\b(?i:we|our|ours|us|my|you|your)\b|(?<![\w(^-])I(?![\w)^-])")
 
 
+# Items of an enumeration: "(iv)", "(2)", "2)". A sentence holding a later item without the
+# first ("Finally, (iv) conducts ...") is a fragment of a list whose start was left behind.
+_ITEM = re.compile(r"(?<![\w(])\(?(i{1,3}|iv|v|vi{1,3}|ix|[1-9])\)")
+
+
 def plain_text(text: str) -> str:
     """``text`` with its LaTeX rendered as plain characters where the meaning is known.
 
@@ -63,9 +68,11 @@ def plain_text(text: str) -> str:
 
 def is_clean(sentence: str) -> bool:
     """Whether a sentence may stand in a draft: nothing raw from LaTeX, no first person, no
-    link, and at most :data:`MAX_WORDS` words."""
+    link, no later item of a list without its first, and at most :data:`MAX_WORDS` words."""
     if "\\" in sentence or "$" in sentence or _LINKED.search(sentence):
         return False
     if _FIRST_PERSON.search(sentence):
         return False
+    if (items := set(_ITEM.findall(sentence))) and not items & {"i", "1"}:
+        return False  # "(iv) conducts ...": the list it belongs to is not in the sentence
     return len(sentence.split()) <= MAX_WORDS

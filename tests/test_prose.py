@@ -57,6 +57,19 @@ def test_enumerations_and_method_names_are_no_first_person(sentence):
     assert is_clean(sentence)
 
 
+@pytest.mark.parametrize(
+    ("sentence", "clean"),
+    [
+        ("Finally, (iv) conducts extensive experiments on VAW and OVAD [3].", False),
+        ("It then 2) trains modality-specific experts on instruction data [1].", False),
+        ("Uni-MoE 1) aligns modalities, 2) trains experts and 3) tunes with LoRA [1].", True),
+        ("The hybrid model (ViT-B/16) reaches 84.1% accuracy [2].", True),
+    ],
+)
+def test_a_later_item_of_a_list_without_its_first_is_a_fragment(sentence, clean):
+    assert is_clean(sentence) is clean
+
+
 def test_the_pronoun_i_is_first_person():
     assert not is_clean("In this work I propose a detector that trains faster [1].")
 
