@@ -184,6 +184,13 @@ def plural_verb(rest: str) -> str:
     return f"{verb} {tail}"
 
 
+# A connective that places a sentence in a list or an argument ("Lastly, ...", "Moreover,
+# ..."): taken out of its abstract, the sentence stands without it.
+_LIST_CONNECTIVE = re.compile(
+    r"^(?:lastly|finally|moreover|furthermore|in addition|additionally|besides|also|further|"
+    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|meanwhile)\s*,\s+",
+    re.IGNORECASE,
+)
 # An opening clause before "we" ("To alleviate this, we ..."), which the third person drops.
 OPENING_BEFORE_WE = re.compile(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)")
 
@@ -198,6 +205,8 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
     s = OPENING_BEFORE_WE.sub("", s)
+    s = _LIST_CONNECTIVE.sub("", s)  # "Lastly, WIT provides ...": the list it ends is not here
+    s = s[:1].upper() + s[1:]
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):
@@ -205,7 +214,7 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     elif m := _THIS_PAPER.match(s):  # "This paper presents X": "DeepStack presents X"
         rest = s[m.end() :]
         s = f"{who} {plural_verb(rest) if several else rest}"
-    else:
+    elif not s.startswith(f"{who} "):  # "WIT provides ..." names its source already
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)

@@ -272,6 +272,19 @@ def test_marker_cleanup_and_third_person():
     )
 
 
+def test_a_sentence_lifted_from_a_list_loses_its_connective_and_names_its_source_once():
+    # "Lastly," and "Moreover," point into the abstract the sentence was taken from.
+    assert third_person("Lastly, WIT provides a challenging test set.", "WIT", False) == (
+        "WIT provides a challenging test set."  # not "According to WIT, lastly, WIT ..."
+    )
+    assert third_person("Moreover, we show that it transfers.", "Li et al.") == (
+        "Li et al. show that it transfers."
+    )
+    assert third_person("Finally, the model reaches 80% accuracy.", "Li et al.") == (
+        "According to Li et al., the model reaches 80% accuracy."
+    )
+
+
 def test_a_title_name_with_and_is_one_paper_not_several_people():
     from conftest import make_paper
 
