@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.citations import content_words, grounded, is_supported, markers, paper_facts
+from assistant.citations import (
+    claims,
+    content_words,
+    grounded,
+    is_supported,
+    markers,
+    paper_facts,
+    support,
+)
 from assistant.errors import LLMError
 from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
@@ -79,6 +87,23 @@ COMPARE_PROMPT = (
     "put its number in brackets after each claim, like [2]; a sentence that contrasts two "
     "papers cites both. No lists, headings, LaTeX, links, or numbers the evidence does not give."
 )
+THREAD_PROMPT = (
+    "You read the titles and main sentences of two papers from one section of a survey and "
+    "say what they have in common. Complete the sentence 'Both papers ...' with one verb "
+    "phrase of 3 to 12 words that is true of both, made of the words both papers use where "
+    "it can. Reply with the phrase only."
+)
+# One worked example from outside the collection's field: the phrase's form is learnt, and a
+# word of it copied into another section's phrase fails the check that every paper says it.
+_THREAD_EXAMPLE = (
+    "Section: Crop yield forecasting\nPapers:\n- Satellite Time Series for Wheat Yield: "
+    "we forecast wheat yield from a time series of satellite images.\n- Weather-aware Maize "
+    "Forecasts: we forecast maize yield from weather records and satellite images.\n"
+    "Words both papers use: forecast, yield, satellite, images",
+    "forecast crop yield from satellite images",
+)
+# Words that cannot open a verb phrase: "These papers all the ..." is no sentence.
+_NOT_A_VERB = {"the", "a", "an", "these", "those", "this", "both", "all", "they", "it", "papers"}
 _BAD_HEADING = re.compile(r"\b(section|heading|survey|papers?|titles?)\b", re.IGNORECASE)
 
 
@@ -312,8 +337,9 @@ class Drafter:
             return None  # the title said again is no sentence about the paper
         return grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
 
-    def _kept(self, reply: str, papers: dict[int, Paper]) -> Written:
-        """The reply's sentences that cite a paper and pass the checks, in order."""
+    def _kept(self, reply: str, papers: dict[int, Paper], theme: str = "") -> Written:
+        """The reply's sentences that cite a paper and pass the checks, in order (``theme``:
+        the heading the model wrote under, whose words it must not pin on a paper)."""
         facts = {n: self.facts(p) for n, p in papers.items()}
         out = Written()
         previous: list[int] = []
@@ -333,6 +359,8 @@ class Drafter:
                 ok = None  # "This problem ..." with nothing before it to point back to
             if ok and speaks_of_its_input(ok):
                 ok = None  # "The evidence from these three papers ..." citing one
+            if ok and self.pins_theme(ok, theme, papers):
+                ok = None  # "... novel approaches to sparse mixture of experts" for a face paper
             if ok and previous and switches_paper(ok, previous):
                 ok = None  # "It ..." about the paper before, cited to another
             if ok and any(repeats_claim(ok, earlier) for earlier in out.sentences):
@@ -345,6 +373,17 @@ class Drafter:
                 out.cut += 1
                 previous = []
         return out
+
+    def pins_theme(self, sentence: str, theme: str, papers: dict[int, Paper]) -> bool:
+        """Whether the sentence says of a paper two or more of the theme's words that the
+        paper's facts lack: the small model copies its heading into a paper's description."""
+        heading = content_words(theme)
+        for text, run in claims(sentence):
+            for n in (n for n in run if n in papers):
+                lacking = content_words(text) - content_words(self.facts(papers[n]))
+                if len(lacking & heading) >= 2:
+                    return True
+        return False
 
     def paragraph(
         self,
@@ -359,7 +398,7 @@ class Drafter:
         user = f"Theme: {theme}\n\nEvidence:\n{evidence_listing(numbered)}\n\nParagraph:"
         messages = [Message("system", prompt), Message("user", user)]
         budget = 120 + 60 * len(numbered)
-        best = self._kept(self._ask(messages, budget), papers)
+        best = self._kept(self._ask(messages, budget), papers, theme)
         if len(best.cited) * 2 < len(papers):
             # Most papers uncited: asked once more, the numbers spelled out. (Fewer missing
             # are cited from their abstracts by the caller: a second reply costs as long as
@@ -369,7 +408,7 @@ class Drafter:
                 f"{user}\n(End every sentence with the number of the paper it is about: {numbers}.)"
             )
             again = [Message("system", prompt), Message("user", user_again)]
-            second = self._kept(self._ask(again, budget), papers)
+            second = self._kept(self._ask(again, budget), papers, theme)
             if len(second.cited) > len(best.cited):
                 second.cut += best.cut + len(best.sentences)
                 best = second
@@ -404,6 +443,81 @@ class Drafter:
         if not set(words(name)) & source:
             return None  # names nothing the papers or the topic say
         return name[0].upper() + name[1:]
+
+    def common_thread(self, theme: str, numbered: dict[int, tuple[Paper, list[str]]]) -> str | None:
+        """A sentence on what two or more of a theme's papers share, citing each of them, or
+        None. The model names what the two papers closest in wording share (then the next
+        pair) as a verb phrase; every paper of the theme whose facts hold each content word
+        of it is cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."),
+        and the sentence must pass the support check for each."""
+        papers = {n: p for n, (p, _) in numbered.items()}
+        vocab = {n: content_words(self.facts(p)) for n, p in papers.items()}
+        pairs = sorted(
+            ((a, b) for a in papers for b in papers if a < b),
+            key=lambda ab: -len(vocab[ab[0]] & vocab[ab[1]]) / len(vocab[ab[0]] | vocab[ab[1]]),
+        )
+        for a, b in pairs[:2]:
+            phrase = self._shared_phrase(theme, [numbered[a], numbered[b]])
+            sharing = [n for n in papers if phrase and support(phrase, self.facts(papers[n])) >= 1]
+            if len(sharing) >= 2:
+                return self._thread_sentence(phrase, sharing, papers)
+        return None
+
+    def _shared_phrase(self, theme: str, two: list[tuple[Paper, list[str]]]) -> str:
+        """The model's verb phrase for what two papers share ("prune visual tokens"), or ""."""
+        lines = "\n".join(
+            f"- {plain_text(p.title)}: {' '.join(plain_text(x) for x in sentences[:1])}"
+            for p, sentences in two
+        )
+        both = content_words(self.facts(two[0][0])) & content_words(self.facts(two[1][0]))
+        said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0][0].title, *two[0][1], *two[1][1]]))
+        shared = list(dict.fromkeys(w.lower() for w in said if content_words(w) <= both))
+        messages = [
+            Message("system", THREAD_PROMPT),
+            Message("user", _THREAD_EXAMPLE[0]),
+            Message("assistant", _THREAD_EXAMPLE[1]),
+            Message(
+                "user",
+                f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
+                f"Words both papers use: {', '.join(shared[:15])}",
+            ),
+        ]
+        try:
+            reply = self.namer.complete(messages, max_tokens=30).strip().splitlines()
+        except LLMError:
+            return ""
+        phrase = re.sub(
+            r"^(both papers|both|they both|they)\s+", "", reply[0] if reply else "", flags=re.I
+        )
+        phrase = phrase.strip(" .\"'")
+        if len(content_words(phrase)) < 3 or len(phrase.split()) > 14 or not is_clean(phrase):
+            return ""  # "train and infer" says nothing a reader could use
+        if phrase[:1].isupper() and phrase.split()[0][1:].islower():
+            phrase = phrase[0].lower() + phrase[1:]  # "Prune tokens ..." -> "prune tokens ..."
+        first = phrase.split()[0]
+        if (
+            first in _NOT_A_VERB
+            or first.endswith("ing")
+            or not first.isalpha()
+            or not first.islower()
+        ):
+            return ""  # a noun phrase or a sentence, not what the papers do
+        return phrase
+
+    def _thread_sentence(
+        self, phrase: str, sharing: list[int], papers: dict[int, Paper]
+    ) -> str | None:
+        """ "A [1], B [2] and C [3] all <phrase>.", checked; numbers alone where names are long
+        or repeated ("Several works <phrase> [1], [2], [3].")."""
+        names = [_called(papers[n]) for n in sharing]
+        if len(set(names)) < len(names) or any(len(x.split()) > 4 for x in names):
+            cited = ", ".join(f"[{n}]" for n in sharing)
+            sentence = f"{'Two' if len(sharing) == 2 else 'Several'} works {phrase} {cited}."
+        else:
+            named = [f"{x} [{n}]" for x, n in zip(names, sharing, strict=True)]
+            listed = ", ".join(named[:-1]) + " and " + named[-1]
+            sentence = f"{listed} {'both' if len(named) == 2 else 'all'} {phrase}."
+        return self.check(sentence, papers)
 
     def paper_lines(self, numbered: dict[int, tuple[Paper, list[str]]]) -> dict[int, str]:
         """One checked sentence per paper, by number (papers the model failed are absent)."""

@@ -183,7 +183,8 @@ def run_writing_eval(
 ) -> dict[str, Any]:
     """Related-work drafts on the topic set: share of the relevant papers cited, drafts that
     cite a paper outside the relevant set, support of the cited sentences, prose checks
-    (theme names made of a word pair, raw LaTeX, sentences over 60 words), BibTeX, speed.
+    (theme names made of a word pair, raw LaTeX, sentences over 60 words), sentences that cite
+    two or more papers (synthesis: what papers share or how they differ), BibTeX, speed.
 
     ``answerer``: its model writes and its judge checks the topic (None: evidence only).
     ``drafts_dir``: where each draft is written as Markdown (``01.md``, ...), its references
@@ -191,6 +192,7 @@ def run_writing_eval(
     """
     import bibtexparser
 
+    from assistant.citations import markers
     from assistant.export import bibtex
     from assistant.prose import MAX_WORDS
     from assistant.writing import Draft, TopicFilter, related_work_steps
@@ -203,7 +205,7 @@ def run_writing_eval(
         answerer.scorer if answerer is not None else None,
     )
     recall, precision, times, outline_times = [], [], [], []
-    supported = sentences = bib_complete = off_topic = pairs = raw = long = 0
+    supported = sentences = bib_complete = off_topic = pairs = raw = long = joint = 0
     written = {"model_sentences": 0, "model_rejected": 0, "evidence_sentences": 0}
     rows = load_set(folder, "topics")
     for row in rows:
@@ -231,6 +233,7 @@ def run_writing_eval(
         prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
         raw += len(re.findall(r"\\[A-Za-z]+|\$", prose))
         long += sum(len(x.split()) > MAX_WORDS for x in _split(prose))
+        joint += sum(len(set(markers(x))) >= 2 for x in _split(prose))
         for key in written:
             written[key] += draft.written_by.get(key, 0)
         if drafts_dir is not None:
@@ -251,6 +254,7 @@ def run_writing_eval(
         "word_pair_theme_names": pairs,
         "raw_latex_in_prose": raw,
         "sentences_over_60_words": long,
+        "sentences_citing_several": joint,
         "bibtex_complete": f"{bib_complete}/{len(rows)}",
         **written,
         "outline_p50_s": p50(outline_times),

@@ -23,6 +23,7 @@ from assistant.drafting import (
     PARAGRAPH_PROMPT,
     Drafter,
     leans_on_context,
+    repeats_claim,
     restates_title,
 )
 from assistant.errors import QuestionError
@@ -285,6 +286,10 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
         written = drafter.paragraph("How these papers compare", evidence, COMPARE_PROMPT)
         if written.cited:
             body = written.sentences
+            methods = {c.n: (c.paper, [roles(c.paper)["method"]]) for c in citations}
+            thread = drafter.common_thread("How these papers compare", methods)
+            if thread and not any(repeats_claim(thread, s) for s in body):
+                body.insert(0, thread)  # what they share, then how they differ
             counts.update(model_sentences=len(body), model_rejected=written.cut)
             cited = written.cited
             for c in citations:  # every paper of the table is cited in the paragraph
@@ -448,18 +453,25 @@ def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
     scored = sorted(
         inside, key=lambda w: (-(inside[w] / len(group) - 0.5 * outside[w] / len(everyone)), w)
     )
-    # The title phrase (two words in a row) most of the group shares, else its most
-    # distinctive title word: "Token pruning", not "Token And Pruning".
-    pairs = Counter(
-        pair
-        for p in group
-        for pair in set(zip(words(p.title), words(p.title)[1:], strict=False))
-        if not set(pair) & THEME_STOP
+    # The title phrase (two or three words in a row, a stop word only inside) most of the
+    # group shares, else its most distinctive title word: "Token pruning", "Mixture of
+    # experts", not "Token And Pruning" or "Work on mixture".
+    phrases = Counter(phrase for p in group for phrase in set(_title_phrases(words(p.title))))
+    shared = sorted(
+        (ph for ph, c in phrases.items() if c >= 2), key=lambda ph: (-phrases[ph], -len(ph), ph)
     )
-    shared = [pair for pair, c in pairs.most_common() if c >= 2]
     if shared:
         return " ".join(shared[0]).capitalize()
     return f"Work on {scored[0]}" if scored else "Other work"
+
+
+def _title_phrases(ws: list[str]) -> Iterator[tuple[str, ...]]:
+    """A title's runs of two and three words that neither start nor end with a stop word."""
+    for n in (2, 3):
+        for i in range(len(ws) - n + 1):
+            run = tuple(ws[i : i + n])
+            if run[0] not in THEME_STOP and run[-1] not in THEME_STOP:
+                yield run
 
 
 NOTHING_ON_TOPIC = "The collection has nothing on this topic."
@@ -621,6 +633,12 @@ def write_outline(
                 if n not in cited and (s := evidence_sentence(p, n)):
                     body.append(s)
                     from_abstracts += 1
+        if drafter is not None:  # what the theme's papers share, said once at its head
+            methods = {n: (p, [roles(p)["method"]]) for n, p in group}
+            thread = drafter.common_thread(name, methods)
+            if thread and not any(repeats_claim(thread, s) for s in body):
+                body.insert(0, thread)
+                written += 1
         kept = {n for s in body for n in markers(s)}
         lost = [p for n, p in group if n not in kept]
         notes += [
@@ -677,11 +695,15 @@ def review_outline(
             f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "undated")
         )
         lines.append(f"## {i}. {name}")
-        lines.append(
-            f"Scope: {len(group)} paper{'s' if len(group) > 1 else ''} on {name.lower()} ({span})."
-        )
         first = len(citations) + 1
         numbered = {first + j: p for j, p in enumerate(group)}
+        methods = {n: (p, [roles(p)["method"]]) for n, p in numbered.items()}
+        thread = drafter.common_thread(name, methods) if drafter is not None else None
+        counts["model_sentences"] += thread is not None
+        lines.append(
+            f"Scope: {len(group)} paper{'s' if len(group) > 1 else ''} on {name.lower()} ({span})."
+            + (f" {thread}" if thread else "")
+        )
         written = (
             drafter.paper_lines({n: (p, [s for s in roles(p).values() if s]) for n, p in numbered.items()})
             if drafter is not None

@@ -125,3 +125,49 @@ def test_the_paper_is_named_by_its_name_not_the_listing_title(sentence: str, nam
     from assistant.drafting import _called_by_name
 
     assert _called_by_name(sentence, {1: MUG, 2: ADAPTER}) == named
+
+
+AIM = make_paper(
+    "aim", title="AIM: Adaptive Inference of Multi-Modal LLMs via Token Merging and Pruning",
+    abstract="We propose a training-free method that reduces redundant visual tokens in "
+    "multimodal LLMs by merging and pruning them.",
+)  # fmt: skip
+DROP = make_paper(
+    "drop", title="PyramidDrop: Accelerating Large Vision-Language Models",
+    abstract="PyramidDrop reduces redundant visual tokens stage by stage inside the LLM.",
+)  # fmt: skip
+QUANT = make_paper(
+    "quant", title="Q-VLM: Post-training Quantization for Large Vision-Language Models",
+    abstract="We quantize the weights of vision-language models to four bits after training.",
+)  # fmt: skip
+
+
+def test_a_common_thread_cites_exactly_the_papers_that_say_it() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+
+    # Never asked: the sentence is built from a phrase given here (the model's part is tested
+    # with the bundled model in test_writing.py).
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
+    papers = {1: AIM, 2: DROP, 3: QUANT}
+    sentence = drafter._thread_sentence("reduce redundant visual tokens", [1, 2], papers)
+    assert sentence == "AIM [1] and PyramidDrop [2] both reduce redundant visual tokens."
+    # A phrase one of the cited papers does not say fails the support check.
+    assert drafter._thread_sentence("reduce redundant visual tokens", [1, 3], papers) is None
+
+
+def test_a_sentence_pinning_the_heading_on_a_paper_that_never_says_it_is_recognised() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+
+    face = make_paper(
+        "face", title="Towards Flops-constrained Face Recognition",
+        abstract="We propose a loss function, ArcNegFace, and a frame aggregation method for "
+        "face recognition under a computational budget.",
+    )  # fmt: skip
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
+    theme = "Sparse mixture of experts layers"
+    pinned = "Liu et al. propose ArcNegFace, a novel approach to sparse mixture of experts [1]."
+    assert drafter.pins_theme(pinned, theme, {1: face})
+    said = "Liu et al. propose ArcNegFace, a loss function for face recognition [1]."
+    assert not drafter.pins_theme(said, theme, {1: face})

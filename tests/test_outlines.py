@@ -96,3 +96,24 @@ def test_an_outline_sent_as_one_line_is_read_by_its_numbers() -> None:
         ("Pruning tokens", [A, B]),
         ("3D-aware distillation", [C]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("titles", "name"),
+    [
+        (
+            [
+                "Uni-MoE: Scaling Unified Multimodal LLMs with Mixture of Experts",
+                "Sparse Mixture of Experts for Vision at Fixed Compute",
+                "MoVA: Adapting Mixture of Vision Experts to Multimodal Context",
+            ],
+            "Mixture of experts",  # not "Work on mixture"
+        ),
+        (["Token Pruning for Vision Transformers", "Fast token pruning in LLMs"], "Token pruning"),
+    ],
+)
+def test_a_theme_without_a_model_is_named_by_the_phrase_its_titles_share(titles, name):
+    from assistant.writing import _theme_name
+
+    group = [make_paper(f"p{i}", title=t) for i, t in enumerate(titles)]
+    assert _theme_name(group, group) == name
