@@ -141,6 +141,9 @@ class Answerer:
         )
         self.judge = RelevanceJudge(capable.for_task("judge")) if capable else None
         self.scorer = capable.scorer if capable else None
+        # An endpoint's model is asked to choose a topic's papers from the candidates (the
+        # bundled ones cannot tell the neighbours apart: they rank, through ``scorer``).
+        self.chooser = capable if capable and capable.backend == "openai" else None
 
     @property
     def backend(self) -> str:

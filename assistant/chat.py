@@ -168,9 +168,7 @@ class ChatSession:
     @property
     def topics(self) -> TopicFilter:
         if self._topics is None or self._topics.searcher is not self.answerer.searcher:
-            self._topics = TopicFilter(
-                self.answerer.searcher, self.answerer.judge, self.answerer.scorer
-            )
+            self._topics = TopicFilter.using(self.answerer.searcher, self.answerer)
         return self._topics
 
     def send(self, message: str, action: str = "Answer") -> Iterator[str | Reply]:
@@ -322,7 +320,7 @@ def respond(
     """
     request = answerer.read(text)
     searcher = answerer.searcher
-    topics = topics or TopicFilter(searcher, answerer.judge, answerer.scorer)
+    topics = topics or TopicFilter.using(searcher, answerer)
     model = rewriter(answerer)
     draft: Draft | None = None
     if request.intent == "related_work":

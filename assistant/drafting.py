@@ -104,6 +104,8 @@ _THREAD_EXAMPLE = (
 )
 # Words that cannot open a verb phrase: "These papers all the ..." is no sentence.
 _NOT_A_VERB = {"the", "a", "an", "these", "those", "this", "both", "all", "they", "it", "papers"}
+# Where a long heading's qualifiers start: "X for Y", "X in Y", "X: Y", "X, Y".
+_QUALIFIER = re.compile(r",|:|\s(?:for|in|with|via|using|across|on|from|to)\s", re.IGNORECASE)
 _BAD_HEADING = re.compile(r"\b(section|heading|survey|papers?|titles?)\b", re.IGNORECASE)
 
 
@@ -418,22 +420,37 @@ class Drafter:
 
     def theme_name(self, topic: str, papers: list[Paper], taken: set[str]) -> str | None:
         """A survey-style heading for a group of papers, or None when the reply is no heading
-        (too long or short, a bare "X and Y", words of no title, one already used)."""
+        (a bare "X and Y", words of no title, one already used). Asked with the topic, then,
+        when that reply copies the topic or fails, with the titles alone; a long heading is
+        cut before its first qualifier ("Hallucination mitigation in large ..." ->
+        "Hallucination mitigation")."""
         titles = "\n".join(f"- {plain_text(p.title)}" for p in papers[:8])
         others = f"\nHeadings already used (give another): {'; '.join(taken)}" if taken else ""
-        messages = [
-            Message("system", THEME_PROMPT),
-            Message("user", _THEME_EXAMPLE[0]),
-            Message("assistant", _THEME_EXAMPLE[1]),
-            Message("user", f"Topic: {topic}\nTitles:\n{titles}{others}"),
-        ]
-        try:
-            reply = self.namer.complete(messages, max_tokens=24).strip().splitlines()
-        except LLMError:
-            return None
-        name = re.sub(r"^[#*\s\-\"']+|[\s\"'.*:]+$", "", reply[0]) if reply else ""
-        n_words = len(name.split())
-        if not 2 <= n_words <= 8 or _BAD_HEADING.search(name) or not is_clean(name):
+        for context in (f"Topic: {topic}\n", ""):
+            messages = [
+                Message("system", THEME_PROMPT),
+                Message("user", _THEME_EXAMPLE[0]),
+                Message("assistant", _THEME_EXAMPLE[1]),
+                Message("user", f"{context}Titles:\n{titles}{others}"),
+            ]
+            try:
+                reply = self.namer.complete(messages, max_tokens=24).strip().splitlines()
+            except LLMError:
+                return None
+            name = re.sub(r"^[#*\s\-\"']+|[\s\"'.*:]+$", "", reply[0]) if reply else ""
+            if words(name)[:5] == words(topic)[:5] and len(name.split()) > 8:
+                continue  # the topic said again: the group is not named
+            if len(name.split()) > 8:
+                name = _QUALIFIER.split(name, maxsplit=1)[0]
+            if heading := self._heading(name, topic, papers, taken):
+                return heading
+        return None
+
+    @staticmethod
+    def _heading(name: str, topic: str, papers: list[Paper], taken: set[str]) -> str | None:
+        """``name`` as a heading, or None: not 2-8 words, a bare "X and Y", one already used,
+        or words of no title."""
+        if not 2 <= len(name.split()) <= 8 or _BAD_HEADING.search(name) or not is_clean(name):
             return None
         if re.fullmatch(r"[\w-]+ (and|&) [\w-]+", name, re.IGNORECASE):
             return None  # two words joined: a word list, not a heading

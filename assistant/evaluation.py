@@ -199,11 +199,7 @@ def run_writing_eval(
 
     folder = folder or DEV_DATA
     model = answerer.model if answerer is not None and answerer.mode == "write" else None
-    topics = TopicFilter(
-        searcher,
-        answerer.judge if answerer is not None else None,
-        answerer.scorer if answerer is not None else None,
-    )
+    topics = TopicFilter.using(searcher, answerer)
     recall, precision, times, outline_times = [], [], [], []
     supported = sentences = bib_complete = off_topic = pairs = raw = long = joint = 0
     written = {"model_sentences": 0, "model_rejected": 0, "evidence_sentences": 0}

@@ -10,6 +10,7 @@ candidate of the same question.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -111,3 +112,37 @@ class RelevanceJudge:
     ) -> list[Evidence]:
         """The candidates the model judges relevant, in their order."""
         return [e for e in candidates if self.is_relevant(question, e, lift)]
+
+
+CHOOSE_PROMPT = (
+    "You select the papers for the related-work section of a research paper on a topic. You "
+    "are given the topic and numbered candidate papers found by search (title and the start "
+    "of the abstract). Keep a paper only if the topic is what it is about; leave out papers "
+    "on a neighbouring subject that merely share words, methods or data with the topic. "
+    "Reply with a JSON list of the numbers of the papers to keep, like [1, 4, 5], and nothing "
+    "else."
+)
+# Words of the abstract shown per candidate when choosing among many.
+CHOICE_WORDS = 40
+
+
+def choose(model: ChatModel, topic: str, papers: Sequence[tuple[str, str]]) -> list[int] | None:
+    """The positions (0-based) of the ``papers`` (title, abstract) that ``model`` keeps for a
+    related-work section on ``topic``, in their order; None when its reply names none of them
+    or cannot be read. One request for all: meant for an endpoint's model, strong enough to
+    compare candidates (the bundled models say yes to the neighbours). LLMError if it fails."""
+    listing = "\n".join(
+        f"[{i}] {title}. {' '.join(abstract.split()[:CHOICE_WORDS])}"
+        for i, (title, abstract) in enumerate(papers, 1)
+    )
+    messages = [
+        Message("system", CHOOSE_PROMPT),
+        Message("user", f"Topic: {topic}\n\nCandidates:\n{listing}\n\nPapers to keep:"),
+    ]
+    reply = model.complete(messages, max_tokens=8 + 4 * len(papers))
+    found = re.search(r"\[([\d,\s]*)\]", reply)
+    if not found:
+        return None
+    chosen = {int(x) - 1 for x in re.findall(r"\d+", found.group(1))}
+    kept = sorted(i for i in chosen if 0 <= i < len(papers))
+    return kept or None

@@ -32,7 +32,7 @@ from assistant.llm import ChatModel, LLMError
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.relevance import YES_LIFT, RelevanceJudge
+from assistant.relevance import YES_LIFT, RelevanceJudge, choose
 from assistant.retrieval import Filters, Hit, Searcher
 from assistant.text import (
     OPENING_BEFORE_WE,
@@ -379,8 +379,18 @@ class TopicFilter:
         searcher: Searcher,
         judge: RelevanceJudge | None = None,
         scorer: Scorer | None = None,
+        chooser: ChatModel | None = None,
     ):
         self.searcher, self.judge, self.scorer = searcher, judge, scorer
+        self.chooser = chooser
+
+    @classmethod
+    def using(cls, searcher: Searcher, answerer: Any = None) -> TopicFilter:
+        """The filter with the models an :class:`~assistant.answer.Answerer` holds: an
+        endpoint's model chooses, else the bundled model ranks, else the score decides."""
+        if answerer is None:
+            return cls(searcher)
+        return cls(searcher, answerer.judge, answerer.scorer, answerer.chooser)
 
     def papers(self, topic: str, filters: Filters | None = None) -> list[tuple[Paper, float]]:
         """On-topic papers with their fused retrieval score, best first; empty when the
@@ -390,16 +400,34 @@ class TopicFilter:
             return []
         if not self._has_topic(topic, hits[: self.CHECKED]):
             return []
-        kept = self._ranked_by_model(topic, hits)
+        kept = self._chosen_by_model(topic, hits)
+        if kept is None:
+            kept = self._ranked_by_model(topic, hits)
         if kept is None:  # no scoring model, or it failed: the score alone
             kept = [h for h in hits if h.score >= self.MIN_RELATIVE_SCORE * hits[0].score]
         return [(h.paper, h.score) for h in kept[: self.MAX_PAPERS]]
+
+    def _pool(self, hits: list[Hit]) -> list[Hit]:
+        """The candidates a model sees: the best few scoring at least 0.55 of the best."""
+        return [h for h in hits if h.score >= self.POOL_SHARE * hits[0].score][: self.MAX_POOL]
+
+    def _chosen_by_model(self, topic: str, hits: list[Hit]) -> list[Hit] | None:
+        """The candidates an endpoint's model keeps, read together, in retrieval order; None
+        without such a model, when it fails, or when its reply keeps none."""
+        pool = self._pool(hits)
+        if self.chooser is None or len(pool) < 2:
+            return None
+        try:
+            chosen = choose(self.chooser, topic, [(h.paper.title, h.paper.abstract) for h in pool])
+        except LLMError:
+            return None
+        return [pool[i] for i in chosen] if chosen else None
 
     def _ranked_by_model(self, topic: str, hits: list[Hit]) -> list[Hit] | None:
         """The candidates kept by their relative score and the scoring model's likelihood of
         the topic together, in retrieval order; None without a model or when it fails."""
         top = hits[0].score
-        pool = [h for h in hits if h.score >= self.POOL_SHARE * top][: self.MAX_POOL]
+        pool = self._pool(hits)
         if self.scorer is None or len(pool) < 3:
             return None
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
 
 import bibtexparser
 import pytest
@@ -335,7 +337,6 @@ def qwen_writer(searcher):
 def _claims_supported(draft):
     """Every sentence with a marker is supported by the papers it cites (plain-text facts),
     each paper by what the sentence says of it."""
-    import re
 
     from assistant.answer import paper_facts
     from assistant.citations import paper_names, supports_each
@@ -357,7 +358,6 @@ def _claims_supported(draft):
 def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_checked(
     qwen_writer, searcher
 ):
-    import re
 
     from assistant.prose import MAX_WORDS
     from assistant.writing import Draft, related_work_steps
@@ -405,7 +405,6 @@ def test_the_bundled_model_summarizes_and_compares_in_checked_words(qwen_writer,
 
 
 def test_the_bundled_model_writes_an_edited_outline_and_a_more_formal_draft(qwen_writer):
-    import re
 
     from assistant.chat import ChatSession
     from assistant.outlines import outline_of
@@ -447,3 +446,71 @@ def test_the_bundled_model_says_what_papers_of_a_theme_share(qwen_writer, search
     assert len(set(markers(sentence))) >= 2  # a claim about several papers
     draft = Draft("related work", "t", sentence, [Citation(n, p) for n, p in group.items()])
     _claims_supported(draft)  # true of each paper it cites
+
+
+class _Choosing(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint whose model replies ``reply`` (streamed), keeping what
+    it was asked: the choice of papers is tested here, not a model's judgement."""
+
+    reply = "[2, 1]"
+    asked: list[str] = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.asked.append(body["messages"][-1]["content"])
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for delta, finish in (({"content": self.reply}, None), ({}, "stop")):
+            chunk = {
+                "id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }  # fmt: skip
+            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_endpoints_model_chooses_the_topics_papers_from_the_candidates(searcher):
+    from assistant.llm import ChatModel
+    from tests.conftest import loopback_endpoint
+
+    topic = "knowledge distillation for vision transformers"
+    by_score = [p.title for p, _ in TopicFilter(searcher).papers(topic)]
+    handler = type("H", (_Choosing,), {"asked": []})
+    with loopback_endpoint(handler) as url:
+        chooser = ChatModel("openai", "m", url, "key", 10)
+        chosen = [p.title for p, _ in TopicFilter(searcher, chooser=chooser).papers(topic)]
+        # The model saw the candidates numbered in retrieval order and kept [1] and [2].
+        listing = re.findall(r"^\[(\d+)\] (.+?)\. ", handler.asked[0], re.MULTILINE)
+        assert len(listing) >= len(by_score) >= 2
+        assert chosen == [title for n, title in listing if n in ("1", "2")]
+        # A reply naming no candidate leaves the score rule.
+        handler.reply = "All of them look relevant."
+        assert [
+            p.title for p, _ in TopicFilter(searcher, chooser=chooser).papers(topic)
+        ] == by_score
+    # So does an endpoint that cannot be reached.
+    gone = ChatModel("openai", "m", "http://127.0.0.1:9/v1", "key", 2)
+    assert [p.title for p, _ in TopicFilter(searcher, chooser=gone).papers(topic)] == by_score
+
+
+def test_a_heading_that_copies_the_topic_is_asked_again_from_the_titles_alone(searcher):
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from tests.conftest import loopback_endpoint
+
+    topic = "Sparse mixture-of-experts layers for scaling vision models at roughly fixed compute"
+    group = [resolve_paper("AIM", searcher), resolve_paper("PyramidDrop", searcher)]
+    handler = type("H", (_Choosing,), {"asked": [], "reply": topic})
+    with loopback_endpoint(handler) as url:
+        drafter = Drafter(ChatModel("openai", "m", url, "key", 10))
+        assert drafter.theme_name(topic, group, set()) is None
+        assert handler.asked[0].startswith("Topic:") and not handler.asked[1].startswith("Topic:")
+        # A long heading of its own is cut before its first qualifier.
+        handler.reply = (
+            "Visual token pruning in multimodal large language models for fast inference"
+        )
+        assert drafter.theme_name(topic, group, set()) == "Visual token pruning"
