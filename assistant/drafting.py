@@ -488,7 +488,7 @@ class Drafter:
         )
         both = content_words(self.facts(two[0][0])) & content_words(self.facts(two[1][0]))
         said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0][0].title, *two[0][1], *two[1][1]]))
-        shared = list(dict.fromkeys(w.lower() for w in said if content_words(w) <= both))
+        shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
         messages = [
             Message("system", THREAD_PROMPT),
             Message("user", _THREAD_EXAMPLE[0]),
@@ -519,7 +519,15 @@ class Drafter:
             or not first.islower()
         ):
             return ""  # a noun phrase or a sentence, not what the papers do
-        return phrase
+        # Acronyms and names as the abstracts write them: "grpo" -> "GRPO", "3d" -> "3D".
+        written = {
+            w.lower(): w
+            for p, sentences in two
+            for w in re.findall(r"[\w-]+", " ".join([p.title, *sentences]))
+            if any(c.isupper() for c in w[1:])
+        }
+        head, *rest = phrase.split(" ")
+        return " ".join([head, *(written.get(w.lower(), w) if w.islower() else w for w in rest)])
 
     def _thread_sentence(
         self, phrase: str, sharing: list[int], papers: dict[int, Paper]

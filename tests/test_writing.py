@@ -514,3 +514,22 @@ def test_a_heading_that_copies_the_topic_is_asked_again_from_the_titles_alone(se
             "Visual token pruning in multimodal large language models for fast inference"
         )
         assert drafter.theme_name(topic, group, set()) == "Visual token pruning"
+
+
+def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from tests.conftest import loopback_endpoint, make_paper
+
+    first = make_paper("a", title="Neighbor GRPO for Flow Models", abstract="We align 3D models.")
+    second = make_paper(
+        "b", title="GRPO for Video Diffusion", abstract="We align models with GRPO."
+    )
+    handler = type(
+        "H", (_Choosing,), {"asked": [], "reply": "Align 3d models using neighbor grpo."}
+    )
+    with loopback_endpoint(handler) as url:
+        drafter = Drafter(ChatModel("openai", "m", url, "key", 10))
+        pair = [(first, [first.abstract]), (second, [second.abstract])]
+        assert drafter._shared_phrase("Alignment", pair) == "align 3D models using neighbor GRPO"
+        assert "Words both papers use: grpo, align" in handler.asked[0]
