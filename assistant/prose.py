@@ -68,11 +68,14 @@ def plain_text(text: str) -> str:
 
 def is_clean(sentence: str) -> bool:
     """Whether a sentence may stand in a draft: nothing raw from LaTeX, no first person, no
-    link, no later item of a list without its first, and at most :data:`MAX_WORDS` words."""
+    link, no question, no later item of a list without its first, and at most
+    :data:`MAX_WORDS` words."""
     if "\\" in sentence or "$" in sentence or _LINKED.search(sentence):
         return False
     if _FIRST_PERSON.search(sentence):
         return False
+    if "?" in sentence:
+        return False  # an abstract's rhetorical question ("one may question: ...?") says nothing
     if (items := set(_ITEM.findall(sentence))) and not items & {"i", "1"}:
         return False  # "(iv) conducts ...": the list it belongs to is not in the sentence
     return len(sentence.split()) <= MAX_WORDS

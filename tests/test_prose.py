@@ -64,9 +64,10 @@ def test_enumerations_and_method_names_are_no_first_person(sentence):
         ("It then 2) trains modality-specific experts on instruction data [1].", False),
         ("Uni-MoE 1) aligns modalities, 2) trains experts and 3) tunes with LoRA [1].", True),
         ("The hybrid model (ViT-B/16) reaches 84.1% accuracy [2].", True),
+        ("One may question: does a training scheme for ViTs exist? [5].", False),
     ],
 )
-def test_a_later_item_of_a_list_without_its_first_is_a_fragment(sentence, clean):
+def test_a_list_item_without_its_first_or_a_question_is_not_clean(sentence, clean):
     assert is_clean(sentence) is clean
 
 
