@@ -332,7 +332,8 @@ class Drafter:
         """A written sentence if it is clean and grounded in the papers it cites."""
         s = named_once(plain_text(" ".join(sentence.split()).strip(" -*•\"'")))
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
-        if not s or not is_clean(s) or len(s.split()) < 5 or _copied_listing(s):
+        names = tuple(_called(p) for p in papers.values())
+        if not s or not is_clean(s, names) or len(s.split()) < 5 or _copied_listing(s):
             return None
         cited = markers(s)
         if len(cited) == 1 and cited[0] in papers and restates_title(s, papers[cited[0]]):

@@ -37,6 +37,7 @@ from assistant.retrieval import Filters, Hit, Searcher
 from assistant.text import (
     OPENING_BEFORE_WE,
     THEME_STOP,
+    method_name,
     named_once,
     prose_sentences,
     sentences,
@@ -518,18 +519,45 @@ def _topic_themes(
     return topic, theme_groups([p for p, _ in kept], searcher) if kept else []
 
 
+# A sentence of an abstract that speaks of the paper's own work ("we ...", "our ...", "this
+# paper ...", "the proposed ..."), not of the field around it.
+_OWN_WORK = re.compile(
+    r"\b(we|our|us|this (paper|work|study|article|survey|review)|the proposed)\b", re.I
+)
+
+
+def speaks_of_itself(sentence: str, paper: Paper) -> bool:
+    """Whether an abstract sentence is about the paper's own work: its first person, "this
+    paper", or the name it gives its method. The field's background ("Vision transformers
+    suffer from heavy computation") cited to the paper reads as the paper's claim."""
+    name = method_name(paper)
+    return bool(_OWN_WORK.search(sentence)) or bool(name and name in sentence)
+
+
+def contribution(paper: Paper) -> list[str]:
+    """What the model writes a paper's sentences from: its method and result sentences that
+    speak of its own work (the problem sentence too when there is nothing else)."""
+    r = roles(paper)
+    own = [s for s in (r["method"], r["result"]) if s and speaks_of_itself(s, paper)]
+    return own or [s for s in r.values() if s]
+
+
 def evidence_sentence(paper: Paper, n: int) -> str | None:
     """The paper's own words for a draft, cited ``[n]``: its method sentence in the third
-    person, else the first of its problem and result sentences (then the rest of its
-    abstract) that reads cleanly (no LaTeX left, no first person, at most 60 words)."""
+    person, else its result sentence, else the first sentence of its abstract about its own
+    work (:func:`speaks_of_itself`) that reads cleanly (no LaTeX left, no first person, no
+    question, at most 60 words); None when no such sentence reads cleanly."""
     r = roles(paper)
-    ordered = [r["method"], r["problem"], r["result"], *sentences(paper.abstract)]
+    ordered = [r["method"], r["result"], *sentences(paper.abstract)]
+    ordered = [x for x in ordered if x and speaks_of_itself(x, paper)]
     # An opening that leans on context ("In this paper, we ...", "However, we ...") is
     # dropped by the third person; anywhere else the sentence cannot stand alone.
     standing = (x for x in ordered if x and not leans_on_context(OPENING_BEFORE_WE.sub("", x)))
     for s in dict.fromkeys(standing):
         candidate = _cite(plain_text(s), paper, n)
-        if is_clean(candidate) and not restates_title(candidate, paper):
+        if is_clean(candidate, (plain_text(short_name(paper)),)) and not restates_title(
+            candidate, paper
+        ):
             return candidate
     return None
 
@@ -650,7 +678,7 @@ def write_outline(
     for name, group in numbered_outline:
         body: list[str] = []
         if drafter is not None:
-            evidence = {n: (p, [s for s in roles(p).values() if s]) for n, p in group}
+            evidence = {n: (p, contribution(p)) for n, p in group}
             result = drafter.paragraph(name, evidence, prompt)
             body, cut = result.sentences, cut + result.cut
             written += len(body)
@@ -735,7 +763,7 @@ def review_outline(
             + (f" {thread}" if thread else "")
         )
         written = (
-            drafter.paper_lines({n: (p, [s for s in roles(p).values() if s]) for n, p in numbered.items()})
+            drafter.paper_lines({n: (p, contribution(p)) for n, p in numbered.items()})
             if drafter is not None
             else {}
         )  # fmt: skip

@@ -171,3 +171,19 @@ def test_a_sentence_pinning_the_heading_on_a_paper_that_never_says_it_is_recogni
     assert drafter.pins_theme(pinned, theme, {1: face})
     said = "Liu et al. propose ArcNegFace, a loss function for face recognition [1]."
     assert not drafter.pins_theme(said, theme, {1: face})
+
+
+@pytest.mark.parametrize(
+    ("sentence", "own"),
+    [
+        ("We propose entity prompts for open-vocabulary detection.", True),
+        ("This survey reviews vision-language models.", True),
+        ("EViT reorganizes image tokens between attention and feed-forward layers.", True),
+        ("Vision transformers suffer from heavy computation on many tokens.", False),
+    ],
+)
+def test_an_abstract_sentence_about_the_papers_own_work_is_told_from_background(sentence, own):
+    from assistant.writing import speaks_of_itself
+
+    paper = make_paper("evit", title="EViT: Expediting Vision Transformers", abstract="")
+    assert speaks_of_itself(sentence, paper) is own

@@ -178,3 +178,9 @@ def test_a_name_said_again_as_its_own_object_is_said_once(sentence, expected):
     from assistant.text import named_once
 
     assert named_once(sentence) == expected
+
+
+def test_a_papers_name_is_no_first_person():
+    sentence = "Scaling Up Your Kernels proposes large convolutional kernels for ConvNets [1]."
+    assert not is_clean(sentence)  # "Your", read as a word of the sentence
+    assert is_clean(sentence, ("Scaling Up Your Kernels",))
