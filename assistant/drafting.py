@@ -102,8 +102,10 @@ _THREAD_EXAMPLE = (
     "Words both papers use: forecast, yield, satellite, images",
     "forecast crop yield from satellite images",
 )
-# Words that cannot open a verb phrase: "These papers all the ..." is no sentence.
+# Words that cannot open a verb phrase: "These papers all the ...", "Two works towards ..."
+# are no sentences.
 _NOT_A_VERB = {"the", "a", "an", "these", "those", "this", "both", "all", "they", "it", "papers"}
+_NOT_A_VERB |= {"towards", "toward", "for", "to", "with", "in", "on", "of", "by", "via", "from"}
 # Where a long heading's qualifiers start: "X for Y", "X in Y", "X: Y", "X, Y".
 _QUALIFIER = re.compile(r",|:|\s(?:for|in|with|via|using|across|on|from|to)\s", re.IGNORECASE)
 _BAD_HEADING = re.compile(r"\b(section|heading|survey|papers?|titles?)\b", re.IGNORECASE)
@@ -525,7 +527,7 @@ class Drafter:
             w.lower(): w
             for p, sentences in two
             for w in re.findall(r"[\w-]+", " ".join([p.title, *sentences]))
-            if any(c.isupper() for c in w[1:])
+            if any(c.isupper() for part in w.split("-") for c in part[1:])  # not "Cross-Modal"
         }
         head, *rest = phrase.split(" ")
         return " ".join([head, *(written.get(w.lower(), w) if w.islower() else w for w in rest)])

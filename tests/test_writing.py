@@ -521,7 +521,9 @@ def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
     from assistant.llm import ChatModel
     from tests.conftest import loopback_endpoint, make_paper
 
-    first = make_paper("a", title="Neighbor GRPO for Flow Models", abstract="We align 3D models.")
+    first = make_paper(
+        "a", title="Neighbor GRPO for Cross-Modal Flow", abstract="We align 3D models."
+    )
     second = make_paper(
         "b", title="GRPO for Video Diffusion", abstract="We align models with GRPO."
     )
@@ -533,3 +535,7 @@ def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
         pair = [(first, [first.abstract]), (second, [second.abstract])]
         assert drafter._shared_phrase("Alignment", pair) == "align 3D models using neighbor GRPO"
         assert "Words both papers use: grpo, align" in handler.asked[0]
+        handler.reply = "learn cross-modal flow"  # title case is no acronym: kept lower
+        assert drafter._shared_phrase("Alignment", pair) == "learn cross-modal flow"
+        handler.reply = "towards robust alignment"  # no verb: no sentence
+        assert drafter._shared_phrase("Alignment", pair) == ""
