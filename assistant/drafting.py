@@ -474,7 +474,9 @@ class Drafter:
         vocab = {n: content_words(self.facts(p)) for n, p in papers.items()}
         pairs = sorted(
             ((a, b) for a in papers for b in papers if a < b),
-            key=lambda ab: -len(vocab[ab[0]] & vocab[ab[1]]) / len(vocab[ab[0]] | vocab[ab[1]]),
+            key=lambda ab: (
+                -len(vocab[ab[0]] & vocab[ab[1]]) / max(1, len(vocab[ab[0]] | vocab[ab[1]]))
+            ),
         )
         for a, b in pairs[:2]:
             phrase = self._shared_phrase(theme, [numbered[a], numbered[b]])
