@@ -237,6 +237,28 @@ _POINTS_BACK = re.compile(
 _BY_POINTING = re.compile(r"^by \w+ing (?:this|these|those|such|its|their)\b", re.IGNORECASE)
 
 
+# "... to address this challenge": a problem named in a sentence that is not there.
+_DANGLING = re.compile(
+    r"\b(?:this|these|such) (?:challenges?|problems?|issues?|limitations?|gaps?|"
+    r"difficult(?:y|ies))\b",
+    re.IGNORECASE,
+)
+
+
+def dangles(sentence: str) -> bool:
+    """Whether a sentence names "this challenge" (problem, issue, limitation) that it does not
+    state: it refers to a sentence before it."""
+    return bool(_DANGLING.search(sentence))
+
+
+def says_twice(sentence: str, run: int = 5) -> bool:
+    """Whether a run of ``run`` words occurs twice in the sentence ("The proposed X, X, is
+    ...": a title pasted in twice)."""
+    ws = re.findall(r"[\w-]+", sentence.lower())
+    seen = [tuple(ws[i : i + run]) for i in range(len(ws) - run + 1)]
+    return len(set(seen)) < len(seen)
+
+
 def points_back(sentence: str) -> bool:
     """Whether a sentence opens by referring to what the sentence before it said ("It ...",
     "This approach ...", "By combining these components ...")."""
@@ -337,6 +359,8 @@ class Drafter:
         names = tuple(_called(p) for p in papers.values())
         if not s or not is_clean(s, names) or len(s.split()) < 5 or _copied_listing(s):
             return None
+        if says_twice(s):
+            return None
         cited = markers(s)
         if len(cited) == 1 and cited[0] in papers and restates_title(s, papers[cited[0]]):
             return None  # the title said again is no sentence about the paper
@@ -362,6 +386,8 @@ class Drafter:
             ok = self.check(s, papers)
             if ok and not previous and points_back(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to
+            if ok and dangles(ok) and not set(markers(ok)) & set(previous):
+                ok = None  # "... to address this challenge", the challenge said nowhere
             if ok and speaks_of_its_input(ok):
                 ok = None  # "The evidence from these three papers ..." citing one
             if ok and self.pins_theme(ok, theme, papers):

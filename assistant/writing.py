@@ -22,6 +22,7 @@ from assistant.drafting import (
     FORMAL_REGISTER,
     PARAGRAPH_PROMPT,
     Drafter,
+    dangles,
     leans_on_context,
     repeats_claim,
     restates_title,
@@ -552,7 +553,11 @@ def evidence_sentence(paper: Paper, n: int) -> str | None:
     ordered = [x for x in ordered if x and speaks_of_itself(x, paper)]
     # An opening that leans on context ("In this paper, we ...", "However, we ...") is
     # dropped by the third person; anywhere else the sentence cannot stand alone.
-    standing = (x for x in ordered if x and not leans_on_context(OPENING_BEFORE_WE.sub("", x)))
+    standing = (
+        x
+        for x in ordered
+        if x and not leans_on_context(OPENING_BEFORE_WE.sub("", x)) and not dangles(x)
+    )
     for s in dict.fromkeys(standing):
         candidate = _cite(plain_text(s), paper, n)
         if is_clean(candidate, (plain_text(short_name(paper)),)) and not restates_title(

@@ -187,3 +187,16 @@ def test_an_abstract_sentence_about_the_papers_own_work_is_told_from_background(
 
     paper = make_paper("evit", title="EViT: Expediting Vision Transformers", abstract="")
     assert speaks_of_itself(sentence, paper) is own
+
+
+def test_a_dangling_challenge_and_a_title_said_twice_are_recognised() -> None:
+    from assistant.drafting import dangles, says_twice
+
+    assert dangles("PC^2 introduces pseudo-captioning to address this challenge [6].")
+    assert not dangles("PC^2 introduces pseudo-captioning for noisy image-text pairs [6].")
+    twice = (
+        "The proposed Towards Cross-modal Backward-compatible Representation Learning, Towards "
+        "Cross-modal Backward-compatible Representation Learning, is a new solution [4]."
+    )
+    assert says_twice(twice)
+    assert not says_twice("XBT maps the new model's embeddings to the old model's space [4].")
