@@ -234,9 +234,15 @@ _NAMED_TWICE = re.compile(
 )
 
 
+# "Cross the Gap proposes Cross the Gap, which shows ...": the relative clause says what it does.
+_NAMED_WHICH = re.compile(r"^(?P<name>[^,:;]{2,60}?) [a-z]+ (?P=name)\s*,\s+which\s+(?=[a-z])")
+
+
 def named_once(sentence: str) -> str:
-    """ "X proposes X, a strategy ..." -> "X proposes a strategy ..."."""
-    return _NAMED_TWICE.sub(lambda m: f"{m['name']} {m['verb']} ", sentence.strip(), count=1)
+    """ "X proposes X, a strategy ..." -> "X proposes a strategy ..."; "X proposes X, which
+    shows ..." -> "X shows ..."."""
+    s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
+    return _NAMED_TWICE.sub(lambda m: f"{m['name']} {m['verb']} ", s, count=1)
 
 
 def third_person_of(sentence: str, paper: Paper) -> str:
