@@ -477,14 +477,16 @@ class Drafter:
 
     @staticmethod
     def _heading(name: str, topic: str, papers: list[Paper], taken: set[str]) -> str | None:
-        """``name`` as a heading, or None: not 2-8 words, a bare "X and Y", one already used,
-        or words of no title."""
+        """``name`` as a heading, or None: not 2-8 words, a bare "X and Y", one already used
+        (or mostly the same words as one), or words of no title."""
         if not 2 <= len(name.split()) <= 8 or _BAD_HEADING.search(name) or not is_clean(name):
             return None
         if re.fullmatch(r"[\w-]+ (and|&) [\w-]+", name, re.IGNORECASE):
             return None  # two words joined: a word list, not a heading
-        if name.lower() in taken:
-            return None
+        mine = content_words(name)
+        for other in map(content_words, taken):  # "Video-Language Pretraining" again, recased
+            if mine and len(mine & other) >= 0.6 * len(mine | other):
+                return None
         source = {w for p in papers for w in words(f"{p.title} {p.abstract}")} | set(words(topic))
         if not set(words(name)) & source:
             return None  # names nothing the papers or the topic say

@@ -200,3 +200,13 @@ def test_a_dangling_challenge_and_a_title_said_twice_are_recognised() -> None:
     )
     assert says_twice(twice)
     assert not says_twice("XBT maps the new model's embeddings to the old model's space [4].")
+
+
+def test_a_heading_in_other_words_of_one_already_used_is_refused() -> None:
+    from assistant.drafting import Drafter
+
+    papers = [make_paper("v", title="Video-language pretraining", abstract="image-text models")]
+    taken = {"video-language pretraining and adapting image-text models"}
+    again = "Video-Language Pretraining and Image-Text Adaptation"
+    assert Drafter._heading(again, "video", papers, taken) is None
+    assert Drafter._heading("Video-language pretraining", "video", papers, set()) is not None
