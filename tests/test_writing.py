@@ -11,7 +11,7 @@ import pytest
 
 from assistant.answer import Answerer
 from assistant.chat import ChatSession
-from assistant.citations import Citation, markers
+from assistant.citations import markers
 from assistant.errors import QuestionError
 from assistant.evaluation import DEV_DATA, ids_for_titles, load_set, run_writing_eval
 from assistant.export import bibtex
@@ -24,7 +24,6 @@ from assistant.writing import (
     related_work,
     resolve_paper,
     review_outline,
-    roles,
     summarize,
 )
 
@@ -433,19 +432,6 @@ def test_the_bundled_model_writes_an_edited_outline_and_a_more_formal_draft(qwen
     numbered_in_order(formal)
     _claims_supported(formal)
     assert not re.search(r"\b(?:\w+n't|it's|they're)\b", formal.text, re.I)
-
-
-def test_the_bundled_model_says_what_papers_of_a_theme_share(qwen_writer, searcher):
-    from assistant.drafting import Drafter
-
-    names = ["AIM", "PyramidDrop", "FoPru", "DeepStack"]
-    group = {n: resolve_paper(name, searcher) for n, name in enumerate(names, 1)}
-    numbered = {n: (p, [roles(p)["method"]]) for n, p in group.items()}
-    sentence = Drafter(qwen_writer.model).common_thread("Visual token reduction", numbered)
-    assert sentence is not None
-    assert len(set(markers(sentence))) >= 2  # a claim about several papers
-    draft = Draft("related work", "t", sentence, [Citation(n, p) for n, p in group.items()])
-    _claims_supported(draft)  # true of each paper it cites
 
 
 class _Choosing(http.server.BaseHTTPRequestHandler):
