@@ -1,4 +1,5 @@
-"""Judging relevance: does a retrieved paper address what was asked? One yes/no per paper.
+"""Judging relevance: does a retrieved paper address what was asked? One yes/no per paper;
+for a related-work topic and an endpoint's model, one choice among all candidates (:func:`choose`).
 
 Retrieval and sentence similarity find papers that share words or neighbourhoods with a
 question; whether a paper is *about* it needs reading. The model sees the question, then the
