@@ -13,13 +13,13 @@ turns it into a selection together with the retrieval score.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import LLMError, ModelError
+from assistant.models import runnable
 
 # Context of the scoring model, in tokens: a title, the abstract's opening and the topic need
 # about 150; the logits kept for every position cost context x vocabulary x 4 bytes (Qwen2.5:
@@ -52,13 +52,9 @@ class Scorer:
 
     def _model(self) -> Any:
         if self._llm is None:
-            if importlib.util.find_spec("llama_cpp") is None:
-                raise ModelError("llama-cpp-python is not installed; run `make install`")
+            path = runnable(self._locate, "run `make install`")
             from llama_cpp import Llama
 
-            path = self._locate()
-            if not path.is_file():
-                raise ModelError(f"local model {path} not found; set ASSISTANT_LOCAL_MODEL")
             try:
                 self._llm = Llama(
                     model_path=str(path),

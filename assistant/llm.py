@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import math
 import os
 import queue
@@ -28,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from assistant.config import Settings
 from assistant.errors import LLMError, ModelError
 from assistant.likelihood import Scorer
+from assistant.models import runnable
 from assistant.processes import free_port, stop_process
 
 Task = Literal["read", "judge", "write"]
@@ -165,12 +165,9 @@ class LocalServer:
         with self._lock:
             if self.alive():
                 return self.base_url
-            if not self.model.is_file():
-                raise ModelError(f"local model {self.model} not found; set ASSISTANT_LOCAL_MODEL")
-            if importlib.util.find_spec("llama_cpp") is None:
-                raise ModelError(
-                    "llama-cpp-python is not installed; run `pip install 'llama-cpp-python[server]'`"
-                )
+            self._model = runnable(
+                lambda: self.model, "run `pip install 'llama-cpp-python[server]'`"
+            )
             self.port = free_port()
             cmd = [
                 sys.executable, "-c", _EXEC_WITH_PARENT, str(os.getpid()),

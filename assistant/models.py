@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,4 +182,17 @@ def resolve(name_or_path: str, cache_dir: Path | None = None) -> Path:
             f"local model {name_or_path!r} is neither a bundled model "
             f"({', '.join([*BUNDLED, SMOLLM2])}) nor a GGUF file; set ASSISTANT_LOCAL_MODEL"
         )
+    return path
+
+
+def runnable(locate: Callable[[], Path], install_hint: str) -> Path:
+    """The GGUF file ``locate`` finds, once llama.cpp is known to be installed (checked first:
+    locating a bundled model may join a gigabyte of parts). ModelError, saying what to do, when
+    llama-cpp-python is missing (``install_hint``: how to install it) or the file is not there.
+    """
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ModelError(f"llama-cpp-python is not installed; {install_hint}")
+    path = locate()
+    if not path.is_file():
+        raise ModelError(f"local model {path} not found; set ASSISTANT_LOCAL_MODEL")
     return path
