@@ -26,6 +26,7 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
+from assistant.roles import roles
 from assistant.text import (
     method_name,
     named_once,
@@ -492,13 +493,13 @@ class Drafter:
             return None  # names nothing the papers or the topic say
         return name[0].upper() + name[1:]
 
-    def common_thread(self, theme: str, numbered: dict[int, tuple[Paper, list[str]]]) -> str | None:
+    def common_thread(self, theme: str, papers: dict[int, Paper]) -> str | None:
         """A sentence on what two or more of a theme's papers share, citing each of them, or
         None. The model names what the two papers closest in wording share (then the next
         pair) as a verb phrase; every paper of the theme whose facts hold each content word
         of it is cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."),
-        and the sentence must pass the support check for each."""
-        papers = {n: p for n, (p, _) in numbered.items()}
+        and the sentence must pass the support check for each. The model reads each paper's
+        title and method sentence."""
         vocab = {n: content_words(self.facts(p)) for n, p in papers.items()}
         pairs = sorted(
             ((a, b) for a in papers for b in papers if a < b),
@@ -507,20 +508,20 @@ class Drafter:
             ),
         )
         for a, b in pairs[:2]:
-            phrase = self._shared_phrase(theme, [numbered[a], numbered[b]])
+            phrase = self._shared_phrase(theme, [papers[a], papers[b]])
             sharing = [n for n in papers if phrase and support(phrase, self.facts(papers[n])) >= 1]
             if len(sharing) >= 2:
                 return self._thread_sentence(phrase, sharing, papers)
         return None
 
-    def _shared_phrase(self, theme: str, two: list[tuple[Paper, list[str]]]) -> str:
+    def _shared_phrase(self, theme: str, two: list[Paper]) -> str:
         """The model's verb phrase for what two papers share ("prune visual tokens"), or ""."""
+        method = [roles(p)["method"] for p in two]
         lines = "\n".join(
-            f"- {plain_text(p.title)}: {' '.join(plain_text(x) for x in sentences[:1])}"
-            for p, sentences in two
+            f"- {plain_text(p.title)}: {plain_text(m)}" for p, m in zip(two, method, strict=True)
         )
-        both = content_words(self.facts(two[0][0])) & content_words(self.facts(two[1][0]))
-        said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0][0].title, *two[0][1], *two[1][1]]))
+        both = content_words(self.facts(two[0])) & content_words(self.facts(two[1]))
+        said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0].title, *method]))
         shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
         messages = [
             Message("system", THREAD_PROMPT),
@@ -555,8 +556,8 @@ class Drafter:
         # Acronyms and names as the abstracts write them: "grpo" -> "GRPO", "3d" -> "3D".
         written = {
             w.lower(): w
-            for p, sentences in two
-            for w in re.findall(r"[\w-]+", " ".join([p.title, *sentences]))
+            for p, m in zip(two, method, strict=True)
+            for w in re.findall(r"[\w-]+", " ".join([p.title, m]))
             if any(c.isupper() for part in w.split("-") for c in part[1:])  # not "Cross-Modal"
         }
         head, *rest = phrase.split(" ")

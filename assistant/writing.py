@@ -35,10 +35,10 @@ from assistant.prose import is_clean, plain_text
 from assistant.query import words
 from assistant.relevance import YES_LIFT, RelevanceJudge, choose
 from assistant.retrieval import Filters, Hit, Searcher
+from assistant.roles import contribution, datasets, roles, speaks_of_itself
 from assistant.text import (
     OPENING_BEFORE_WE,
     THEME_STOP,
-    method_name,
     named_once,
     prose_sentences,
     sentences,
@@ -48,27 +48,6 @@ from assistant.text import (
     year_label,
 )
 
-# Cue words that mark what an abstract sentence does (problem, method, result).
-_PROBLEM = re.compile(
-    r"\b(however|challeng\w*|problem\w*|limit\w*|remain\w*|suffer\w*|lack\w*|difficult\w*|"
-    r"bottleneck|costly|expensive|fail\w*|struggl\w*|issue\w*|hinder\w*|gap)\b",
-    re.IGNORECASE,
-)
-_METHOD = re.compile(
-    r"\b(we (propose|present|introduce|design|develop|build|devise|study|explore|investigate)|"
-    r"our (method|approach|framework|model)|this (paper|work) (proposes|presents|introduces))\b",
-    re.IGNORECASE,
-)
-_RESULT = re.compile(
-    r"\b(experiment\w*|result\w*|outperform\w*|achiev\w*|surpass\w*|state-of-the-art|"
-    r"improv\w*|gains?|demonstrat\w*|show that|\d+(\.\d+)?\s?%)\b",
-    re.IGNORECASE,
-)
-_DATASETS = re.compile(
-    r"\b(ImageNet(?:-[\w]+)?|MS[- ]?COCO|COCO|ADE20K|Cityscapes|LAION-\w+|CIFAR-\d+|"
-    r"Kinetics(?:-\d+)?|VQAv2|nuScenes|KITTI|Pascal VOC|PASCAL VOC|LVIS|Objects365|"
-    r"[A-Z][A-Za-z]*(?:Bench|QA|VQA)\w*|MMMU|MMBench|MathVista|GSM8K|MMLU)\b"
-)
 RELATED_DEPTH = 40
 
 
@@ -203,26 +182,6 @@ def _one_title(papers: list[Paper]) -> Paper | None:
     return _newest(papers) if len({p.title for p in papers}) == 1 else None
 
 
-# --- the pieces of an abstract ---------------------------------------------------------------
-def roles(paper: Paper) -> dict[str, str]:
-    """The abstract's problem, method and result sentences (best guess by cue words)."""
-    parts = sentences(paper.abstract) or [paper.abstract]
-    method = next((s for s in parts if _METHOD.search(s)), parts[min(1, len(parts) - 1)])
-    problem = next((s for s in parts if _PROBLEM.search(s) and s != method), "")
-    if not problem and parts[0] != method:
-        problem = parts[0]
-    late = parts[len(parts) // 2 :]
-    result = next(
-        (s for s in reversed(late) if _RESULT.search(s) and s not in (method, problem)), ""
-    )
-    return {"problem": problem, "method": method, "result": result}
-
-
-def datasets(paper: Paper) -> str:
-    found = list(dict.fromkeys(m.group(0) for m in _DATASETS.finditer(paper.abstract)))
-    return ", ".join(found[:4]) or "not stated"
-
-
 def _cite(sentence: str, paper: Paper, n: int) -> str:
     return with_marker(named_once(third_person_of(sentence, paper)), n)
 
@@ -288,8 +247,8 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
         written = drafter.paragraph("How these papers compare", evidence, COMPARE_PROMPT)
         if written.cited:
             body = written.sentences
-            methods = {c.n: (c.paper, [roles(c.paper)["method"]]) for c in citations}
-            thread = drafter.common_thread("How these papers compare", methods)
+            compared = {c.n: c.paper for c in citations}
+            thread = drafter.common_thread("How these papers compare", compared)
             if thread and not any(repeats_claim(thread, s) for s in body):
                 body.insert(0, thread)  # what they share, then how they differ
             counts.update(model_sentences=len(body), model_rejected=written.cut)
@@ -520,29 +479,6 @@ def _topic_themes(
     return topic, theme_groups([p for p, _ in kept], searcher) if kept else []
 
 
-# A sentence of an abstract that speaks of the paper's own work ("we ...", "our ...", "this
-# paper ...", "the proposed ..."), not of the field around it.
-_OWN_WORK = re.compile(
-    r"\b(we|our|us|this (paper|work|study|article|survey|review)|the proposed)\b", re.I
-)
-
-
-def speaks_of_itself(sentence: str, paper: Paper) -> bool:
-    """Whether an abstract sentence is about the paper's own work: its first person, "this
-    paper", or the name it gives its method. The field's background ("Vision transformers
-    suffer from heavy computation") cited to the paper reads as the paper's claim."""
-    name = method_name(paper)
-    return bool(_OWN_WORK.search(sentence)) or bool(name and name in sentence)
-
-
-def contribution(paper: Paper) -> list[str]:
-    """What the model writes a paper's sentences from: its method and result sentences that
-    speak of its own work (the problem sentence too when there is nothing else)."""
-    r = roles(paper)
-    own = [s for s in (r["method"], r["result"]) if s and speaks_of_itself(s, paper)]
-    return own or [s for s in r.values() if s]
-
-
 def evidence_sentence(paper: Paper, n: int) -> str | None:
     """The paper's own words for a draft, cited ``[n]``: its method sentence in the third
     person, else its result sentence, else the first sentence of its abstract about its own
@@ -697,8 +633,7 @@ def write_outline(
                     body.append(s)
                     from_abstracts += 1
         if drafter is not None:  # what the theme's papers share, said once at its head
-            methods = {n: (p, [roles(p)["method"]]) for n, p in group}
-            thread = drafter.common_thread(name, methods)
+            thread = drafter.common_thread(name, dict(group))
             if thread and not any(repeats_claim(thread, s) for s in body):
                 body.insert(0, thread)
                 written += 1
@@ -760,8 +695,7 @@ def review_outline(
         lines.append(f"## {i}. {name}")
         first = len(citations) + 1
         numbered = {first + j: p for j, p in enumerate(group)}
-        methods = {n: (p, [roles(p)["method"]]) for n, p in numbered.items()}
-        thread = drafter.common_thread(name, methods) if drafter is not None else None
+        thread = drafter.common_thread(name, numbered) if drafter is not None else None
         counts["model_sentences"] += thread is not None
         lines.append(
             f"Scope: {len(group)} paper{'s' if len(group) > 1 else ''} on {name.lower()} ({span})."

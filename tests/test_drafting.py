@@ -183,7 +183,7 @@ def test_a_sentence_pinning_the_heading_on_a_paper_that_never_says_it_is_recogni
     ],
 )
 def test_an_abstract_sentence_about_the_papers_own_work_is_told_from_background(sentence, own):
-    from assistant.writing import speaks_of_itself
+    from assistant.roles import speaks_of_itself
 
     paper = make_paper("evit", title="EViT: Expediting Vision Transformers", abstract="")
     assert speaks_of_itself(sentence, paper) is own
