@@ -34,6 +34,7 @@ from assistant.text import (
     plural_verb,
     prose_sentences,
     short_name,
+    without_connective,
 )
 
 PARAGRAPH_PROMPT = (
@@ -383,7 +384,7 @@ class Drafter:
                     backing = previous[:1]
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
-            s = _called_by_name(s, papers)
+            s = without_connective(_called_by_name(s, papers), opening=not out.sentences)
             ok = self.check(s, papers)
             if ok and not previous and points_back(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to

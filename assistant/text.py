@@ -191,6 +191,20 @@ _LIST_CONNECTIVE = re.compile(
     r"first(?:ly)?|second(?:ly)?|third(?:ly)?|meanwhile)\s*,\s+",
     re.IGNORECASE,
 )
+# The ones that count a list's items: wrong in a survey's paragraph wherever they stand.
+_ORDINAL = re.compile(r"^(?:lastly|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?),", re.I)
+
+
+def without_connective(sentence: str, opening: bool) -> str:
+    """``sentence`` without a list connective it opens with ("Lastly, the proposed EWA
+    ..."): an ordinal one anywhere (copied from an abstract, it counts a list the paragraph
+    does not have), "Moreover," and the like only where the sentence ``opening`` a paragraph."""
+    if opening or _ORDINAL.match(sentence):
+        dropped = _LIST_CONNECTIVE.sub("", sentence)
+        return dropped[:1].upper() + dropped[1:]
+    return sentence
+
+
 # An opening clause before "we" ("To alleviate this, we ..."), which the third person drops.
 OPENING_BEFORE_WE = re.compile(r"^[A-Z][^.;:]{0,120}?,\s+(?=we\s)")
 

@@ -285,6 +285,21 @@ def test_a_sentence_lifted_from_a_list_loses_its_connective_and_names_its_source
     )
 
 
+def test_a_model_sentence_keeps_a_connective_only_where_a_sentence_came_before_it():
+    from assistant.text import without_connective
+
+    copied = "Lastly, the proposed EWA technique improves naive MoE [5]."
+    # An ordinal counts a list the paragraph does not have, wherever it stands.
+    assert without_connective(copied, opening=False) == (
+        "The proposed EWA technique improves naive MoE [5]."
+    )
+    added = "Moreover, PyramidDrop drops visual tokens in deeper layers [2]."
+    assert without_connective(added, opening=False) == added  # it adds to the sentence before
+    assert without_connective(added, opening=True) == (
+        "PyramidDrop drops visual tokens in deeper layers [2]."
+    )
+
+
 def test_a_title_name_with_and_is_one_paper_not_several_people():
     from conftest import make_paper
 
