@@ -252,10 +252,19 @@ _NAMED_TWICE = re.compile(
 _NAMED_WHICH = re.compile(r"^(?P<name>[^,:;]{2,60}?) [a-z]+ (?P=name)\s*,\s+which\s+(?=[a-z])")
 
 
+# "TopKLD proposes TopKLD to optimize ...": said of the method, in the passive.
+_NAMED_TO = re.compile(
+    r"^(?P<name>[^,:;]{2,60}?) (?P<verb>propos|present|introduc|design|develop|devis)e?s "
+    r"(?P=name) to (?=[a-z])"
+)
+
+
 def named_once(sentence: str) -> str:
     """ "X proposes X, a strategy ..." -> "X proposes a strategy ..."; "X proposes X, which
-    shows ..." -> "X shows ..."."""
+    shows ..." -> "X shows ..."; "X proposes X to optimize ..." -> "X is proposed to optimize
+    ..."."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
+    s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']} {m['verb']} ", s, count=1)
 
 

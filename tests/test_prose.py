@@ -176,6 +176,14 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "Cross the Gap proposes Cross the Gap, which shows that the practice is suboptimal [1].",
             "Cross the Gap shows that the practice is suboptimal [1].",
         ),
+        (  # the purpose is said of the method
+            "TopKLD proposes TopKLD to optimize the transfer of distilled knowledge [1].",
+            "TopKLD is proposed to optimize the transfer of distilled knowledge [1].",
+        ),
+        (
+            "Quantune introduces Quantune to accelerate the search [3].",
+            "Quantune is introduced to accelerate the search [3].",
+        ),
     ],
 )
 def test_a_name_said_again_as_its_own_object_is_said_once(sentence, expected):
