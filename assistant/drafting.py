@@ -19,14 +19,12 @@ from assistant.citations import (
     is_supported,
     markers,
     paper_facts,
-    support,
 )
 from assistant.errors import LLMError
 from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
-from assistant.roles import roles
 from assistant.text import (
     method_name,
     named_once,
@@ -89,25 +87,6 @@ COMPARE_PROMPT = (
     "put its number in brackets after each claim, like [2]; a sentence that contrasts two "
     "papers cites both. No lists, headings, LaTeX, links, or numbers the evidence does not give."
 )
-THREAD_PROMPT = (
-    "You read the titles and main sentences of two papers from one section of a survey and "
-    "say what they have in common. Complete the sentence 'Both papers ...' with one verb "
-    "phrase of 3 to 12 words that is true of both, made of the words both papers use where "
-    "it can. Reply with the phrase only."
-)
-# One worked example from outside the collection's field: the phrase's form is learnt, and a
-# word of it copied into another section's phrase fails the check that every paper says it.
-_THREAD_EXAMPLE = (
-    "Section: Crop yield forecasting\nPapers:\n- Satellite Time Series for Wheat Yield: "
-    "we forecast wheat yield from a time series of satellite images.\n- Weather-aware Maize "
-    "Forecasts: we forecast maize yield from weather records and satellite images.\n"
-    "Words both papers use: forecast, yield, satellite, images",
-    "forecast crop yield from satellite images",
-)
-# Words that cannot open a verb phrase: "These papers all the ...", "Two works towards ..."
-# are no sentences.
-_NOT_A_VERB = {"the", "a", "an", "these", "those", "this", "both", "all", "they", "it", "papers"}
-_NOT_A_VERB |= {"towards", "toward", "for", "to", "with", "in", "on", "of", "by", "via", "from"}
 # Where a long heading's qualifiers start: "X for Y", "X in Y", "X: Y", "X, Y".
 _QUALIFIER = re.compile(r",|:|\s(?:for|in|with|via|using|across|on|from|to)\s", re.IGNORECASE)
 _BAD_HEADING = re.compile(r"\b(section|heading|survey|papers?|titles?)\b", re.IGNORECASE)
@@ -129,7 +108,7 @@ class Written:
         return " ".join(self.sentences)
 
 
-def _called(paper: Paper) -> str:
+def called(paper: Paper) -> str:
     """How a draft refers to a paper: its authors, else the name it gives its method, else its
     title."""
     if paper.authors:
@@ -147,7 +126,7 @@ def evidence_listing(numbered: dict[int, tuple[Paper, list[str]]]) -> str:
     for n, (p, sentences) in numbered.items():
         year = f", {p.year}" if p.year else ""
         blocks.append(
-            f"Paper [{n}]: “{plain_text(p.title)}”{year}. Refer to it as: {_called(p)}.\n"
+            f"Paper [{n}]: “{plain_text(p.title)}”{year}. Refer to it as: {called(p)}.\n"
             f"Abstract excerpt: " + " ".join(plain_text(s) for s in sentences)
         )
     return "\n\n".join(blocks)
@@ -176,7 +155,7 @@ def _opened_with_name(rest: str, n: int, paper: Paper) -> str:
     at the end when it cites nothing yet."""
     if names_several(paper):
         rest = plural_verb(rest)
-    who = _called(paper)
+    who = called(paper)
     body = f"{who[:1].upper()}{who[1:]} {rest}".rstrip()
     if markers(body):
         return body
@@ -358,7 +337,7 @@ class Drafter:
         """A written sentence if it is clean and grounded in the papers it cites."""
         s = named_once(plain_text(" ".join(sentence.split()).strip(" -*•\"'")))
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
-        names = tuple(_called(p) for p in papers.values())
+        names = tuple(called(p) for p in papers.values())
         if not s or not is_clean(s, names) or len(s.split()) < 5 or _copied_listing(s):
             return None
         if says_twice(s):
@@ -493,91 +472,6 @@ class Drafter:
         if not set(words(name)) & source:
             return None  # names nothing the papers or the topic say
         return name[0].upper() + name[1:]
-
-    def common_thread(self, theme: str, papers: dict[int, Paper]) -> str | None:
-        """A sentence on what two or more of a theme's papers share, citing each of them, or
-        None. The model names what the two papers closest in wording share (then the next
-        pair) as a verb phrase; every paper of the theme whose facts hold each content word
-        of it is cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."),
-        and the sentence must pass the support check for each. The model reads each paper's
-        title and method sentence."""
-        vocab = {n: content_words(self.facts(p)) for n, p in papers.items()}
-        pairs = sorted(
-            ((a, b) for a in papers for b in papers if a < b),
-            key=lambda ab: (
-                -len(vocab[ab[0]] & vocab[ab[1]]) / max(1, len(vocab[ab[0]] | vocab[ab[1]]))
-            ),
-        )
-        for a, b in pairs[:2]:
-            phrase = self._shared_phrase(theme, [papers[a], papers[b]])
-            sharing = [n for n in papers if phrase and support(phrase, self.facts(papers[n])) >= 1]
-            if len(sharing) >= 2:
-                return self._thread_sentence(phrase, sharing, papers)
-        return None
-
-    def _shared_phrase(self, theme: str, two: list[Paper]) -> str:
-        """The model's verb phrase for what two papers share ("prune visual tokens"), or ""."""
-        method = [roles(p)["method"] for p in two]
-        lines = "\n".join(
-            f"- {plain_text(p.title)}: {plain_text(m)}" for p, m in zip(two, method, strict=True)
-        )
-        both = content_words(self.facts(two[0])) & content_words(self.facts(two[1]))
-        said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0].title, *method]))
-        shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
-        messages = [
-            Message("system", THREAD_PROMPT),
-            Message("user", _THREAD_EXAMPLE[0]),
-            Message("assistant", _THREAD_EXAMPLE[1]),
-            Message(
-                "user",
-                f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
-                f"Words both papers use: {', '.join(shared[:15])}",
-            ),
-        ]
-        try:
-            reply = self.namer.complete(messages, max_tokens=30).strip().splitlines()
-        except LLMError:
-            return ""
-        phrase = re.sub(
-            r"^(both papers|both|they both|they)\s+", "", reply[0] if reply else "", flags=re.I
-        )
-        phrase = phrase.strip(" .\"'")
-        if len(content_words(phrase)) < 3 or len(phrase.split()) > 14 or not is_clean(phrase):
-            return ""  # "train and infer" says nothing a reader could use
-        if phrase[:1].isupper() and phrase.split()[0][1:].islower():
-            phrase = phrase[0].lower() + phrase[1:]  # "Prune tokens ..." -> "prune tokens ..."
-        first = phrase.split()[0]
-        if (
-            first in _NOT_A_VERB
-            or first.endswith("ing")
-            or not first.isalpha()
-            or not first.islower()
-        ):
-            return ""  # a noun phrase or a sentence, not what the papers do
-        # Acronyms and names as the abstracts write them: "grpo" -> "GRPO", "3d" -> "3D".
-        written = {
-            w.lower(): w
-            for p, m in zip(two, method, strict=True)
-            for w in re.findall(r"[\w-]+", " ".join([p.title, m]))
-            if any(c.isupper() for part in w.split("-") for c in part[1:])  # not "Cross-Modal"
-        }
-        head, *rest = phrase.split(" ")
-        return " ".join([head, *(written.get(w.lower(), w) if w.islower() else w for w in rest)])
-
-    def _thread_sentence(
-        self, phrase: str, sharing: list[int], papers: dict[int, Paper]
-    ) -> str | None:
-        """ "A [1], B [2] and C [3] all <phrase>.", checked; numbers alone where names are long
-        or repeated ("Several works <phrase> [1], [2], [3].")."""
-        names = [_called(papers[n]) for n in sharing]
-        if len(set(names)) < len(names) or any(len(x.split()) > 4 for x in names):
-            cited = ", ".join(f"[{n}]" for n in sharing)
-            sentence = f"{'Two' if len(sharing) == 2 else 'Several'} works {phrase} {cited}."
-        else:
-            named = [f"{x} [{n}]" for x, n in zip(names, sharing, strict=True)]
-            listed = ", ".join(named[:-1]) + " and " + named[-1]
-            sentence = f"{listed} {'both' if len(named) == 2 else 'all'} {phrase}."
-        return self.check(sentence, papers)
 
     def paper_lines(self, numbered: dict[int, tuple[Paper, list[str]]]) -> dict[int, str]:
         """One checked sentence per paper, by number (papers the model failed are absent)."""

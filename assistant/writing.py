@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant import themes
+from assistant import synthesis, themes
 from assistant.citations import Citation, finalize, markers
 from assistant.drafting import (
     COMPARE_PROMPT,
@@ -24,7 +24,6 @@ from assistant.drafting import (
     Drafter,
     dangles,
     leans_on_context,
-    repeats_claim,
     restates_title,
 )
 from assistant.errors import QuestionError
@@ -248,11 +247,10 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
         if written.cited:
             body = written.sentences
             compared = {c.n: c.paper for c in citations}
-            thread = drafter.common_thread("How these papers compare", compared)
-            if thread and not any(repeats_claim(thread, s) for s in body):
-                body.insert(0, thread)  # what they share, then how they differ
+            # what they share and how the closest two differ, then the model's paragraph
+            body, _ = synthesis.synthesized(drafter, "How these papers compare", compared, body)
             counts.update(model_sentences=len(body), model_rejected=written.cut)
-            cited = written.cited
+            cited = {n for s in body for n in markers(s)}
             for c in citations:  # every paper of the table is cited in the paragraph
                 if c.n not in cited and (s := evidence_sentence(c.paper, c.n)):
                     body.append(s)
@@ -632,11 +630,9 @@ def write_outline(
                 if n not in cited and (s := evidence_sentence(p, n)):
                     body.append(s)
                     from_abstracts += 1
-        if drafter is not None:  # what the theme's papers share, said once at its head
-            thread = drafter.common_thread(name, dict(group))
-            if thread and not any(repeats_claim(thread, s) for s in body):
-                body.insert(0, thread)
-                written += 1
+        if drafter is not None:  # what the papers share and how two differ, at its head
+            body, added = synthesis.synthesized(drafter, name, dict(group), body)
+            written += added
         kept = {n for s in body for n in markers(s)}
         lost = [p for n, p in group if n not in kept]
         notes += [
@@ -695,7 +691,7 @@ def review_outline(
         lines.append(f"## {i}. {name}")
         first = len(citations) + 1
         numbered = {first + j: p for j, p in enumerate(group)}
-        thread = drafter.common_thread(name, numbered) if drafter is not None else None
+        thread = synthesis.common_thread(drafter, name, numbered) if drafter else None
         counts["model_sentences"] += thread is not None
         lines.append(
             f"Scope: {len(group)} paper{'s' if len(group) > 1 else ''} on {name.lower()} ({span})."

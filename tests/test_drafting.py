@@ -145,15 +145,46 @@ QUANT = make_paper(
 def test_a_common_thread_cites_exactly_the_papers_that_say_it() -> None:
     from assistant.drafting import Drafter
     from assistant.llm import ChatModel
+    from assistant.synthesis import thread_sentence
 
     # Never asked: the sentence is built from a phrase given here (the model's part is tested
     # with the bundled model in test_writing.py).
     drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
     papers = {1: AIM, 2: DROP, 3: QUANT}
-    sentence = drafter._thread_sentence("reduce redundant visual tokens", [1, 2], papers)
+    sentence = thread_sentence(drafter, "reduce redundant visual tokens", [1, 2], papers)
     assert sentence == "AIM [1] and PyramidDrop [2] both reduce redundant visual tokens."
     # A phrase one of the cited papers does not say fails the support check.
-    assert drafter._thread_sentence("reduce redundant visual tokens", [1, 3], papers) is None
+    assert thread_sentence(drafter, "reduce redundant visual tokens", [1, 3], papers) is None
+
+
+def test_a_contrast_cites_each_clause_to_the_paper_that_says_it() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from assistant.synthesis import contrast_sentence
+
+    # Never asked: the model's reply is given here; its sentences are checked by the draft
+    # tests with the bundled model.
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
+    papers = {1: AIM, 3: DROP, 4: QUANT}
+    reply = (
+        "AIM merges and prunes visual tokens without training, whereas PyramidDrop reduces "
+        "redundant visual tokens stage by stage inside the LLM."
+    )
+    assert contrast_sentence(drafter, reply, 1, 3, papers) == (
+        "AIM merges and prunes visual tokens without training [1], whereas PyramidDrop "
+        "reduces redundant visual tokens stage by stage inside the LLM [3]."
+    )
+    # A clause its paper does not support fails, though the other paper says it.
+    swapped = (
+        "AIM reduces redundant visual tokens stage by stage inside the LLM, whereas "
+        "PyramidDrop merges and prunes them without training."
+    )
+    assert contrast_sentence(drafter, swapped, 1, 3, papers) is None
+    # The papers in the other order, no "whereas", or the same thing said twice: none.
+    assert contrast_sentence(drafter, reply, 3, 1, papers) is None
+    assert contrast_sentence(drafter, reply.replace(", whereas", ". And"), 1, 3, papers) is None
+    same = "AIM quantizes weights to four bits, whereas Q-VLM quantizes weights to four bits."
+    assert contrast_sentence(drafter, same, 1, 4, papers) is None
 
 
 def test_a_sentence_pinning_the_heading_on_a_paper_that_never_says_it_is_recognised() -> None:

@@ -505,6 +505,7 @@ def test_a_heading_that_copies_the_topic_is_asked_again_from_the_titles_alone(se
 def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
     from assistant.drafting import Drafter
     from assistant.llm import ChatModel
+    from assistant.synthesis import shared_phrase
     from tests.conftest import loopback_endpoint, make_paper
 
     first = make_paper(
@@ -518,10 +519,10 @@ def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
     )
     with loopback_endpoint(handler) as url:
         drafter = Drafter(ChatModel("openai", "m", url, "key", 10))
-        pair = [(first, [first.abstract]), (second, [second.abstract])]
-        assert drafter._shared_phrase("Alignment", pair) == "align 3D models using neighbor GRPO"
+        pair = [first, second]
+        assert shared_phrase(drafter, "Alignment", pair) == "align 3D models using neighbor GRPO"
         assert "Words both papers use: grpo, align" in handler.asked[0]
         handler.reply = "learn cross-modal flow"  # title case is no acronym: kept lower
-        assert drafter._shared_phrase("Alignment", pair) == "learn cross-modal flow"
+        assert shared_phrase(drafter, "Alignment", pair) == "learn cross-modal flow"
         handler.reply = "towards robust alignment"  # no verb: no sentence
-        assert drafter._shared_phrase("Alignment", pair) == ""
+        assert shared_phrase(drafter, "Alignment", pair) == ""

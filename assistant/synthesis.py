@@ -1,0 +1,213 @@
+"""Sentences across papers: what a theme's papers share, and how two of them differ.
+
+A survey's paragraph does more than list its papers: it says what a line of work has in
+common ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens.") and how its
+papers differ ("AIM merges tokens without training [1], whereas FoPru prunes them by the
+vision encoder's attention [3]."). The model (the judging one: the 1.5B locally) writes the
+phrase or the sentence from the papers' method sentences; the sentence is assembled with its
+citations and passes the support check for each paper it cites, each clause against the
+paper it is said of.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.citations import content_words, markers, support
+from assistant.drafting import Drafter, called, repeats_claim
+from assistant.errors import LLMError
+from assistant.llm import Message
+from assistant.papers import Paper
+from assistant.prose import is_clean, plain_text
+from assistant.roles import contribution, roles
+
+THREAD_PROMPT = (
+    "You read the titles and main sentences of two papers from one section of a survey and "
+    "say what they have in common. Complete the sentence 'Both papers ...' with one verb "
+    "phrase of 3 to 12 words that is true of both, made of the words both papers use where "
+    "it can. Reply with the phrase only."
+)
+# One worked example from outside the collection's field: the phrase's form is learnt, and a
+# word of it copied into another section's phrase fails the check that every paper says it.
+_THREAD_EXAMPLE = (
+    "Section: Crop yield forecasting\nPapers:\n- Satellite Time Series for Wheat Yield: "
+    "we forecast wheat yield from a time series of satellite images.\n- Weather-aware Maize "
+    "Forecasts: we forecast maize yield from weather records and satellite images.\n"
+    "Words both papers use: forecast, yield, satellite, images",
+    "forecast crop yield from satellite images",
+)
+# Words that cannot open a verb phrase: "These papers all the ...", "Two works towards ..."
+# are no sentences.
+_NOT_A_VERB = {"the", "a", "an", "these", "those", "this", "both", "all", "they", "it", "papers"}
+_NOT_A_VERB |= {"towards", "toward", "for", "to", "with", "in", "on", "of", "by", "via", "from"}
+
+CONTRAST_PROMPT = (
+    "You read the main sentences of two papers from one section of a survey and write one "
+    "sentence that contrasts how they go about it, in the form '<first name> <does what>, "
+    "whereas <second name> <does what>.' Each half says only what that paper's sentences "
+    "say, in their words. Reply with the sentence only."
+)
+_CONTRAST_EXAMPLE = (
+    "Section: Crop yield forecasting\n"
+    "- Refer to it as: YieldSat. Sentences: we forecast wheat yield from a time series of "
+    "satellite images with a recurrent network.\n"
+    "- Refer to it as: Chen et al. Sentences: we forecast maize yield from weather records "
+    "and satellite images with gradient boosting.",
+    "YieldSat forecasts wheat yield from satellite image time series with a recurrent "
+    "network, whereas Chen et al. combine weather records with satellite images using "
+    "gradient boosting.",
+)
+_WHEREAS = re.compile(r",?\s+(?:whereas|while)\s+", re.IGNORECASE)
+# A contrast reads as one thought only while it is short: two clauses of about 20 words.
+CONTRAST_MAX_WORDS = 45
+
+
+def closest_pairs(drafter: Drafter, papers: dict[int, Paper]) -> list[tuple[int, int]]:
+    """The pairs of ``papers`` by number, the closest in wording first (the share of their
+    content words they have in common)."""
+    vocab = {n: content_words(drafter.facts(p)) for n, p in papers.items()}
+    return sorted(
+        ((a, b) for a in papers for b in papers if a < b),
+        key=lambda ab: -len(vocab[ab[0]] & vocab[ab[1]]) / max(1, len(vocab[ab[0]] | vocab[ab[1]])),
+    )
+
+
+def common_thread(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
+    """A sentence on what two or more of a theme's papers share, citing each of them, or
+    None. The model names what the two papers closest in wording share (then the next pair)
+    as a verb phrase; every paper of the theme whose facts hold each content word of it is
+    cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the
+    sentence must pass the support check for each."""
+    for a, b in closest_pairs(drafter, papers)[:2]:
+        phrase = shared_phrase(drafter, theme, [papers[a], papers[b]])
+        facts = {n: drafter.facts(p) for n, p in papers.items()}
+        sharing = [n for n in papers if phrase and support(phrase, facts[n]) >= 1]
+        if len(sharing) >= 2:
+            return thread_sentence(drafter, phrase, sharing, papers)
+    return None
+
+
+def shared_phrase(drafter: Drafter, theme: str, two: list[Paper]) -> str:
+    """The model's verb phrase for what two papers share ("prune visual tokens"), or "". It
+    reads each paper's title and method sentence, and the words both abstracts use."""
+    method = [roles(p)["method"] for p in two]
+    lines = "\n".join(
+        f"- {plain_text(p.title)}: {plain_text(m)}" for p, m in zip(two, method, strict=True)
+    )
+    both = content_words(drafter.facts(two[0])) & content_words(drafter.facts(two[1]))
+    said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0].title, *method]))
+    shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
+    messages = [
+        Message("system", THREAD_PROMPT),
+        Message("user", _THREAD_EXAMPLE[0]),
+        Message("assistant", _THREAD_EXAMPLE[1]),
+        Message(
+            "user",
+            f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
+            f"Words both papers use: {', '.join(shared[:15])}",
+        ),
+    ]
+    try:
+        reply = drafter.namer.complete(messages, max_tokens=30).strip().splitlines()
+    except LLMError:
+        return ""
+    phrase = re.sub(
+        r"^(both papers|both|they both|they)\s+", "", reply[0] if reply else "", flags=re.I
+    )
+    phrase = phrase.strip(" .\"'")
+    if len(content_words(phrase)) < 3 or len(phrase.split()) > 14 or not is_clean(phrase):
+        return ""  # "train and infer" says nothing a reader could use
+    if phrase[:1].isupper() and phrase.split()[0][1:].islower():
+        phrase = phrase[0].lower() + phrase[1:]  # "Prune tokens ..." -> "prune tokens ..."
+    first = phrase.split()[0]
+    if first in _NOT_A_VERB or first.endswith("ing") or not first.isalpha() or not first.islower():
+        return ""  # a noun phrase or a sentence, not what the papers do
+    # Acronyms and names as the abstracts write them: "grpo" -> "GRPO", "3d" -> "3D".
+    written = {
+        w.lower(): w
+        for p, m in zip(two, method, strict=True)
+        for w in re.findall(r"[\w-]+", " ".join([p.title, m]))
+        if any(c.isupper() for part in w.split("-") for c in part[1:])  # not "Cross-Modal"
+    }
+    head, *rest = phrase.split(" ")
+    return " ".join([head, *(written.get(w.lower(), w) if w.islower() else w for w in rest)])
+
+
+def thread_sentence(
+    drafter: Drafter, phrase: str, sharing: list[int], papers: dict[int, Paper]
+) -> str | None:
+    """ "A [1], B [2] and C [3] all <phrase>.", checked; numbers alone where names are long
+    or repeated ("Several works <phrase> [1], [2], [3].")."""
+    names = [called(papers[n]) for n in sharing]
+    if len(set(names)) < len(names) or any(len(x.split()) > 4 for x in names):
+        cited = ", ".join(f"[{n}]" for n in sharing)
+        sentence = f"{'Two' if len(sharing) == 2 else 'Several'} works {phrase} {cited}."
+    else:
+        named = [f"{x} [{n}]" for x, n in zip(names, sharing, strict=True)]
+        listed = ", ".join(named[:-1]) + " and " + named[-1]
+        sentence = f"{listed} {'both' if len(named) == 2 else 'all'} {phrase}."
+    return drafter.check(sentence, papers)
+
+
+def contrast(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
+    """A sentence on how the two papers of the theme closest in wording differ, each clause
+    cited to its paper and supported by it ("A ... [1], whereas B ... [2]."), or None. The
+    model reads each paper's own method and result sentences (:func:`roles.contribution`)."""
+    pairs = closest_pairs(drafter, papers)
+    if not pairs:
+        return None
+    a, b = pairs[0]
+    lines = "\n".join(
+        f"- Refer to it as: {called(papers[n])}. Sentences: "
+        f"{plain_text(' '.join(contribution(papers[n])))}"
+        for n in (a, b)
+    )
+    messages = [
+        Message("system", CONTRAST_PROMPT),
+        Message("user", _CONTRAST_EXAMPLE[0]),
+        Message("assistant", _CONTRAST_EXAMPLE[1]),
+        Message("user", f"Section: {plain_text(theme)}\n{lines}"),
+    ]
+    try:
+        reply = drafter.namer.complete(messages, max_tokens=90).strip().splitlines()
+    except LLMError:
+        return None
+    return contrast_sentence(drafter, reply[0] if reply else "", a, b, papers)
+
+
+def contrast_sentence(
+    drafter: Drafter, reply: str, a: int, b: int, papers: dict[int, Paper]
+) -> str | None:
+    """The model's "A ..., whereas B ..." with ``[a]`` and ``[b]`` after their clauses, if
+    each clause opens with its paper's name, the two say different things, and the sentence
+    is short and passes the checks (each clause supported by its own paper); else None."""
+    halves = _WHEREAS.split(reply.strip().rstrip("."), 1)
+    if len(halves) != 2:
+        return None
+    first, second = (h.strip() for h in halves)
+    if not first.startswith(called(papers[a])) or not second.startswith(called(papers[b])):
+        return None  # a clause about something else, or the papers in the other order
+    if called(papers[a]) == called(papers[b]) or repeats_claim(first, second):
+        return None  # "Li et al. ..., whereas Li et al. ...", or no difference said
+    sentence = f"{first} [{a}], whereas {second} [{b}]."
+    if len(sentence.split()) > CONTRAST_MAX_WORDS:
+        return None
+    return drafter.check(sentence, {a: papers[a], b: papers[b]})
+
+
+def synthesized(
+    drafter: Drafter, theme: str, papers: dict[int, Paper], body: list[str]
+) -> tuple[list[str], int]:
+    """A theme's paragraph ``body`` opened by what its papers share and how the two closest
+    differ, where the model writes such sentences and the checks pass them; a sentence of the
+    body that only says again what the contrast says of its papers goes. Returns the new
+    body and how many sentences were added."""
+    thread = common_thread(drafter, theme, papers)
+    versus = contrast(drafter, theme, papers) if len(papers) >= 2 else None
+    if thread and versus and repeats_claim(versus, thread):
+        versus = None
+    head = [s for s in (thread, versus) if s and not any(repeats_claim(s, x) for x in body)]
+    if versus in head:  # its papers' own sentences that the contrast repeats go
+        pair = set(markers(versus))
+        body = [x for x in body if not (set(markers(x)) <= pair and repeats_claim(x, versus))]
+    return head + body, len(head)
