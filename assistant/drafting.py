@@ -326,6 +326,23 @@ class Drafter:
             self._facts[paper.id] = plain_text(paper_facts(paper))
         return self._facts[paper.id]
 
+    def first_line(
+        self, system: str, example: tuple[str, str], request: str, max_tokens: int
+    ) -> str | None:
+        """The first line of the naming model's reply to ``request``, shown one worked
+        ``example`` (request, reply) first; "" when it replies nothing, None when it fails."""
+        messages = [
+            Message("system", system),
+            Message("user", example[0]),
+            Message("assistant", example[1]),
+            Message("user", request),
+        ]
+        try:
+            reply = self.namer.complete(messages, max_tokens=max_tokens).strip().splitlines()
+        except LLMError:
+            return None
+        return reply[0] if reply else ""
+
     def _ask(self, messages: list[Message], max_tokens: int) -> str:
         """The model's reply, or "" when it fails (the caller falls back to the evidence)."""
         try:
@@ -437,17 +454,11 @@ class Drafter:
         titles = "\n".join(f"- {plain_text(p.title)}" for p in papers[:8])
         others = f"\nHeadings already used (give another): {'; '.join(taken)}" if taken else ""
         for context in (f"Topic: {topic}\n", ""):
-            messages = [
-                Message("system", THEME_PROMPT),
-                Message("user", _THEME_EXAMPLE[0]),
-                Message("assistant", _THEME_EXAMPLE[1]),
-                Message("user", f"{context}Titles:\n{titles}{others}"),
-            ]
-            try:
-                reply = self.namer.complete(messages, max_tokens=24).strip().splitlines()
-            except LLMError:
+            request = f"{context}Titles:\n{titles}{others}"
+            reply = self.first_line(THEME_PROMPT, _THEME_EXAMPLE, request, 24)
+            if reply is None:
                 return None
-            name = re.sub(r"^[#*\s\-\"']+|[\s\"'.*:]+$", "", reply[0]) if reply else ""
+            name = re.sub(r"^[#*\s\-\"']+|[\s\"'.*:]+$", "", reply)
             if words(name)[:5] == words(topic)[:5] and len(name.split()) > 8:
                 continue  # the topic said again: the group is not named
             if len(name.split()) > 8:

@@ -15,8 +15,6 @@ import re
 
 from assistant.citations import content_words, markers, support
 from assistant.drafting import Drafter, called, repeats_claim
-from assistant.errors import LLMError
-from assistant.llm import Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.roles import contribution, roles
@@ -97,23 +95,12 @@ def shared_phrase(drafter: Drafter, theme: str, two: list[Paper]) -> str:
     both = content_words(drafter.facts(two[0])) & content_words(drafter.facts(two[1]))
     said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0].title, *method]))
     shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
-    messages = [
-        Message("system", THREAD_PROMPT),
-        Message("user", _THREAD_EXAMPLE[0]),
-        Message("assistant", _THREAD_EXAMPLE[1]),
-        Message(
-            "user",
-            f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
-            f"Words both papers use: {', '.join(shared[:15])}",
-        ),
-    ]
-    try:
-        reply = drafter.namer.complete(messages, max_tokens=30).strip().splitlines()
-    except LLMError:
-        return ""
-    phrase = re.sub(
-        r"^(both papers|both|they both|they)\s+", "", reply[0] if reply else "", flags=re.I
+    request = (
+        f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
+        f"Words both papers use: {', '.join(shared[:15])}"
     )
+    reply = drafter.first_line(THREAD_PROMPT, _THREAD_EXAMPLE, request, 30)
+    phrase = re.sub(r"^(both papers|both|they both|they)\s+", "", reply or "", flags=re.I)
     phrase = phrase.strip(" .\"'")
     if len(content_words(phrase)) < 3 or len(phrase.split()) > 14 or not is_clean(phrase):
         return ""  # "train and infer" says nothing a reader could use
@@ -162,17 +149,11 @@ def contrast(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | No
         f"{plain_text(' '.join(contribution(papers[n])))}"
         for n in (a, b)
     )
-    messages = [
-        Message("system", CONTRAST_PROMPT),
-        Message("user", _CONTRAST_EXAMPLE[0]),
-        Message("assistant", _CONTRAST_EXAMPLE[1]),
-        Message("user", f"Section: {plain_text(theme)}\n{lines}"),
-    ]
-    try:
-        reply = drafter.namer.complete(messages, max_tokens=90).strip().splitlines()
-    except LLMError:
+    request = f"Section: {plain_text(theme)}\n{lines}"
+    reply = drafter.first_line(CONTRAST_PROMPT, _CONTRAST_EXAMPLE, request, 90)
+    if reply is None:
         return None
-    return contrast_sentence(drafter, reply[0] if reply else "", a, b, papers)
+    return contrast_sentence(drafter, reply, a, b, papers)
 
 
 def contrast_sentence(
