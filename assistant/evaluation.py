@@ -227,7 +227,7 @@ def run_writing_eval(
         headings = re.findall(r"\*\*([^*]+)\.\*\*", draft.text)
         pairs += sum(bool(re.fullmatch(r"[\w-]+ and [\w-]+", h, re.I)) for h in headings)
         prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text)
-        raw += len(re.findall(r"\\[A-Za-z]+|\$", prose))
+        raw += len(re.findall(r"\\[A-Za-z]+|\$|``|`\w", prose))  # macros, math, TeX quotes
         long += sum(len(x.split()) > MAX_WORDS for x in _split(prose))
         joint += sum(len(set(markers(x))) >= 2 for x in _split(prose))
         for key in written:

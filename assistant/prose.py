@@ -52,7 +52,7 @@ def plain_text(text: str) -> str:
     """``text`` with its LaTeX rendered as plain characters where the meaning is known.
 
     ``$\\mathcal{C}$o-DETR`` becomes ``Co-DETR``, ``$4\\times$`` ``4×``, ``\\textbf{fast}``
-    ``fast``; citations and labels are dropped; unknown macros are left for
+    ``fast``, TeX's quotes curly ones; citations and labels are dropped; unknown macros are left for
     :func:`is_clean` to reject.
     """
     out = _DROPPED.sub("", text)
@@ -63,6 +63,9 @@ def plain_text(text: str) -> str:
     out = _MACRO.sub(lambda m: _MACROS.get(m.group(1), m.group(0)), out)
     # Inline math that is now plain: $S^2AP$ -> S2AP, $4.5×$ -> 4.5×.
     out = re.sub(r"\$([^$\\]{0,40})\$", lambda m: re.sub(r"[\^_{}]", "", m.group(1)), out)
+    # TeX's quotes: ``implicit knowledge'' -> “implicit knowledge”, `PolyFace' -> ‘PolyFace’.
+    out = re.sub(r"``([^`']{1,80})''", r"“\1”", out)
+    out = re.sub(r"`([^`']{1,80})'", r"‘\1’", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 

@@ -16,6 +16,8 @@ from assistant.prose import MAX_WORDS, is_clean, plain_text
         (r"priors, \eg, shapes, as in \cite{smith}", "priors, e.g., shapes, as in"),
         (r"up to 50\% fewer", "up to 50% fewer"),
         (r"code at \url{https://x.org}", "code at https://x.org"),
+        ("balancing ``implicit knowledge'' and", "balancing “implicit knowledge” and"),
+        ("a loss `ArcNegFace', the model's own", "a loss ‘ArcNegFace’, the model's own"),
     ],
 )
 def test_latex_in_abstracts_becomes_plain_text(raw, plain):
