@@ -58,16 +58,23 @@ _CONTRAST_EXAMPLE = (
 _WHEREAS = re.compile(r",?\s+(?:whereas|while)\s+", re.IGNORECASE)
 # A contrast reads as one thought only while it is short: two clauses of about 20 words.
 CONTRAST_MAX_WORDS = 45
+# Two papers sharing less than this share of their content words (Jaccard) are not
+# contrasted: set after reading the aside drafts, where the two contrasts below it paired
+# unrelated papers (0.06, 0.078); every dev contrast shared at least 0.11 (README, "Contrasts").
+CONTRAST_MIN_SHARE = 0.10
 
 
-def closest_pairs(drafter: Drafter, papers: dict[int, Paper]) -> list[tuple[int, int]]:
-    """The pairs of ``papers`` by number, the closest in wording first (the share of their
-    content words they have in common)."""
+def closest_pairs(drafter: Drafter, papers: dict[int, Paper]) -> list[tuple[float, int, int]]:
+    """The pairs of ``papers`` by number with the share of their content words they have in
+    common (Jaccard), the closest first."""
     vocab = {n: content_words(drafter.facts(p)) for n, p in papers.items()}
-    return sorted(
-        ((a, b) for a in papers for b in papers if a < b),
-        key=lambda ab: -len(vocab[ab[0]] & vocab[ab[1]]) / max(1, len(vocab[ab[0]] | vocab[ab[1]])),
+    shares = (
+        (len(vocab[a] & vocab[b]) / max(1, len(vocab[a] | vocab[b])), a, b)
+        for a in papers
+        for b in papers
+        if a < b
     )
+    return sorted(shares, key=lambda share: -share[0])
 
 
 def common_thread(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
@@ -76,7 +83,7 @@ def common_thread(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str
     as a verb phrase; every paper of the theme whose facts hold each content word of it is
     cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the
     sentence must pass the support check for each."""
-    for a, b in closest_pairs(drafter, papers)[:2]:
+    for _, a, b in closest_pairs(drafter, papers)[:2]:
         phrase = shared_phrase(drafter, theme, [papers[a], papers[b]])
         facts = {n: drafter.facts(p) for n, p in papers.items()}
         sharing = [n for n in papers if phrase and support(phrase, facts[n]) >= 1]
@@ -137,13 +144,14 @@ def thread_sentence(
 
 
 def contrast(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
-    """A sentence on how the two papers of the theme closest in wording differ, each clause
+    """A sentence on how the two papers of the theme closest in wording differ (sharing at
+    least :data:`CONTRAST_MIN_SHARE` of their content words), each clause
     cited to its paper and supported by it ("A ... [1], whereas B ... [2]."), or None. The
     model reads each paper's own method and result sentences (:func:`roles.contribution`)."""
     pairs = closest_pairs(drafter, papers)
-    if not pairs:
-        return None
-    a, b = pairs[0]
+    if not pairs or pairs[0][0] < CONTRAST_MIN_SHARE:
+        return None  # no two papers close enough for a contrast to be about one thing
+    _, a, b = pairs[0]
     lines = "\n".join(
         f"- Refer to it as: {called(papers[n])}. Sentences: "
         f"{plain_text(' '.join(contribution(papers[n])))}"
@@ -182,7 +190,8 @@ def synthesized(
     """A theme's paragraph ``body`` opened by what its papers share and how the two closest
     differ, where the model writes such sentences and the checks pass them; a sentence of the
     body that only says again what the contrast says of its papers goes. Returns the new
-    body and how many sentences were added."""
+    body and how many sentences it gained."""
+    before = len(body)
     thread = common_thread(drafter, theme, papers)
     versus = contrast(drafter, theme, papers) if len(papers) >= 2 else None
     if thread and versus and repeats_claim(versus, thread):
@@ -191,4 +200,5 @@ def synthesized(
     if versus in head:  # its papers' own sentences that the contrast repeats go
         pair = set(markers(versus))
         body = [x for x in body if not (set(markers(x)) <= pair and repeats_claim(x, versus))]
-    return head + body, len(head)
+    gained = len(head) + len(body) - before
+    return head + body, gained
