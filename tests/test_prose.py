@@ -18,6 +18,7 @@ from assistant.prose import MAX_WORDS, is_clean, plain_text
         (r"code at \url{https://x.org}", "code at https://x.org"),
         ("balancing ``implicit knowledge'' and", "balancing “implicit knowledge” and"),
         ("a loss `ArcNegFace', the model's own", "a loss ‘ArcNegFace’, the model's own"),
+        ('with a ``soft" convolutional bias', "with a “soft” convolutional bias"),
     ],
 )
 def test_latex_in_abstracts_becomes_plain_text(raw, plain):
