@@ -65,7 +65,7 @@ def plain_text(text: str) -> str:
     out = re.sub(r"\$([^$\\]{0,40})\$", lambda m: re.sub(r"[\^_{}]", "", m.group(1)), out)
     # TeX's quotes: ``implicit knowledge'' -> “implicit knowledge”, `PolyFace' -> ‘PolyFace’.
     out = re.sub(r"``([^`'\"]{1,80})(?:''|\")", r"“\1”", out)  # closed either way
-    out = re.sub(r"`([^`']{1,80})'", r"‘\1’", out)
+    out = re.sub(r"`([^`'\s][^`']{0,79})['`]", r"‘\1’", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 

@@ -19,6 +19,7 @@ from assistant.prose import MAX_WORDS, is_clean, plain_text
         ("balancing ``implicit knowledge'' and", "balancing “implicit knowledge” and"),
         ("a loss `ArcNegFace', the model's own", "a loss ‘ArcNegFace’, the model's own"),
         ('with a ``soft" convolutional bias', "with a “soft” convolutional bias"),
+        ("a loss `ArcNegFace` and", "a loss ‘ArcNegFace’ and"),
     ],
 )
 def test_latex_in_abstracts_becomes_plain_text(raw, plain):
