@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.citations import content_words, markers, support
+from assistant.citations import claims, content_words, markers, support
 from assistant.drafting import Drafter, called, repeats_claim
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
@@ -184,6 +184,18 @@ def contrast_sentence(
     return drafter.check(sentence, {a: papers[a], b: papers[b]})
 
 
+def said_again(sentence: str, versus: str) -> bool:
+    """Whether ``sentence``, citing only papers of the contrast ``versus``, says what the
+    contrast's clause on its paper says (four in five content words of either are the
+    other's): "AIM proposes a training-free adaptive inference method [1]." after "AIM
+    proposes a training-free adaptive inference method [1], whereas ..." """
+    cited = set(markers(sentence))
+    if not cited or not cited <= set(markers(versus)):
+        return False
+    clauses = [text for text, run in claims(versus) if cited & set(run)]
+    return any(repeats_claim(sentence, c) or repeats_claim(c, sentence) for c in clauses)
+
+
 def synthesized(
     drafter: Drafter, theme: str, papers: dict[int, Paper], body: list[str]
 ) -> tuple[list[str], int]:
@@ -197,8 +209,7 @@ def synthesized(
     if thread and versus and repeats_claim(versus, thread):
         versus = None
     head = [s for s in (thread, versus) if s and not any(repeats_claim(s, x) for x in body)]
-    if versus in head:  # its papers' own sentences that the contrast repeats go
-        pair = set(markers(versus))
-        body = [x for x in body if not (set(markers(x)) <= pair and repeats_claim(x, versus))]
+    if versus in head:  # its papers' own sentences that the contrast says again go
+        body = [x for x in body if not said_again(x, versus)]
     gained = len(head) + len(body) - before
     return head + body, gained

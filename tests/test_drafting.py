@@ -187,6 +187,23 @@ def test_a_contrast_cites_each_clause_to_the_paper_that_says_it() -> None:
     assert contrast_sentence(drafter, same, 1, 4, papers) is None
 
 
+def test_a_papers_sentence_that_its_contrast_says_again_goes() -> None:
+    from assistant.synthesis import said_again
+
+    versus = (
+        "AIM proposes a training-free adaptive inference method for multi-modal LLMs [1], "
+        "whereas PyramidDrop drops visual tokens stage by stage [2]."
+    )
+    # The blind read found it twice: the clause and, further on, the paper's own sentence.
+    longer = (
+        "AIM proposes a training-free adaptive inference method for multi-modal LLMs that "
+        "accommodates a broad range of efficiency requirements [1]."
+    )
+    assert said_again(longer, versus)
+    assert not said_again("AIM merges tokens before the LLM and prunes them inside it [1].", versus)
+    assert not said_again(longer.replace("[1]", "[3]"), versus)  # another paper's sentence
+
+
 def test_a_sentence_pinning_the_heading_on_a_paper_that_never_says_it_is_recognised() -> None:
     from assistant.drafting import Drafter
     from assistant.llm import ChatModel
