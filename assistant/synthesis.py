@@ -83,9 +83,9 @@ def common_thread(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str
     as a verb phrase; every paper of the theme whose facts hold each content word of it is
     cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the
     sentence must pass the support check for each."""
+    facts = {n: drafter.facts(p) for n, p in papers.items()}
     for _, a, b in closest_pairs(drafter, papers)[:2]:
         phrase = shared_phrase(drafter, theme, [papers[a], papers[b]])
-        facts = {n: drafter.facts(p) for n, p in papers.items()}
         sharing = [n for n in papers if phrase and support(phrase, facts[n]) >= 1]
         if len(sharing) >= 2:
             return thread_sentence(drafter, phrase, sharing, papers)

@@ -219,8 +219,7 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     # "To alleviate this, we ...", "Specifically, we ...": the connective refers to text that
     # is not quoted, so drop it and start with the paper.
     s = OPENING_BEFORE_WE.sub("", s)
-    s = _LIST_CONNECTIVE.sub("", s)  # "Lastly, WIT provides ...": the list it ends is not here
-    s = s[:1].upper() + s[1:]
+    s = without_connective(s, opening=True)  # "Lastly, WIT provides ...": its list is not here
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):
