@@ -77,14 +77,19 @@ def closest_pairs(drafter: Drafter, papers: dict[int, Paper]) -> list[tuple[floa
     return sorted(shares, key=lambda share: -share[0])
 
 
-def common_thread(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
+def common_thread(
+    drafter: Drafter,
+    theme: str,
+    papers: dict[int, Paper],
+    pairs: list[tuple[float, int, int]] | None = None,
+) -> str | None:
     """A sentence on what two or more of a theme's papers share, citing each of them, or
-    None. The model names what the two papers closest in wording share (then the next pair)
-    as a verb phrase; every paper of the theme whose facts hold each content word of it is
+    None. The model names what the two papers closest in wording share (then the next pair;
+    ``pairs`` as :func:`closest_pairs` gives them, computed when not given) as a verb phrase; every paper of the theme whose facts hold each content word of it is
     cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the
     sentence must pass the support check for each."""
     facts = {n: drafter.facts(p) for n, p in papers.items()}
-    for _, a, b in closest_pairs(drafter, papers)[:2]:
+    for _, a, b in (closest_pairs(drafter, papers) if pairs is None else pairs)[:2]:
         phrase = shared_phrase(drafter, theme, [papers[a], papers[b]])
         sharing = [n for n in papers if phrase and support(phrase, facts[n]) >= 1]
         if len(sharing) >= 2:
@@ -143,12 +148,17 @@ def thread_sentence(
     return drafter.check(sentence, papers)
 
 
-def contrast(drafter: Drafter, theme: str, papers: dict[int, Paper]) -> str | None:
+def contrast(
+    drafter: Drafter,
+    theme: str,
+    papers: dict[int, Paper],
+    pairs: list[tuple[float, int, int]] | None = None,
+) -> str | None:
     """A sentence on how the two papers of the theme closest in wording differ (sharing at
     least :data:`CONTRAST_MIN_SHARE` of their content words), each clause
     cited to its paper and supported by it ("A ... [1], whereas B ... [2]."), or None. The
     model reads each paper's own method and result sentences (:func:`roles.contribution`)."""
-    pairs = closest_pairs(drafter, papers)
+    pairs = closest_pairs(drafter, papers) if pairs is None else pairs
     if not pairs or pairs[0][0] < CONTRAST_MIN_SHARE:
         return None  # no two papers close enough for a contrast to be about one thing
     _, a, b = pairs[0]
@@ -198,18 +208,17 @@ def said_again(sentence: str, versus: str) -> bool:
 
 def synthesized(
     drafter: Drafter, theme: str, papers: dict[int, Paper], body: list[str]
-) -> tuple[list[str], int]:
-    """A theme's paragraph ``body`` opened by what its papers share and how the two closest
-    differ, where the model writes such sentences and the checks pass them; a sentence of the
-    body that only says again what the contrast says of its papers goes. Returns the new
-    body and how many sentences it gained."""
-    before = len(body)
-    thread = common_thread(drafter, theme, papers)
-    versus = contrast(drafter, theme, papers) if len(papers) >= 2 else None
+) -> tuple[list[str], list[str]]:
+    """What a theme's papers share and how the two closest differ, where the model writes
+    such sentences and the checks pass them (the head of the paragraph), and the theme's
+    paragraph ``body`` less any sentence that only says again what the contrast says of its
+    papers."""
+    pairs = closest_pairs(drafter, papers)
+    thread = common_thread(drafter, theme, papers, pairs)
+    versus = contrast(drafter, theme, papers, pairs) if len(papers) >= 2 else None
     if thread and versus and repeats_claim(versus, thread):
         versus = None
     head = [s for s in (thread, versus) if s and not any(repeats_claim(s, x) for x in body)]
     if versus in head:  # its papers' own sentences that the contrast says again go
         body = [x for x in body if not said_again(x, versus)]
-    gained = len(head) + len(body) - before
-    return head + body, gained
+    return head, body

@@ -248,7 +248,8 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
             body = written.sentences
             compared = {c.n: c.paper for c in citations}
             # what they share and how the closest two differ, then the model's paragraph
-            body, _ = synthesis.synthesized(drafter, "How these papers compare", compared, body)
+            head, body = synthesis.synthesized(drafter, "How these papers compare", compared, body)
+            body = head + body
             counts.update(model_sentences=len(body), model_rejected=written.cut)
             cited = {n for s in body for n in markers(s)}
             for c in citations:  # every paper of the table is cited in the paragraph
@@ -616,23 +617,25 @@ def write_outline(
     written = cut = from_abstracts = 0
     for name, group in numbered_outline:
         body: list[str] = []
+        by_model: set[str] = set()
         if drafter is not None:
             evidence = {n: (p, contribution(p)) for n, p in group}
             result = drafter.paragraph(name, evidence, prompt)
             body, cut = result.sentences, cut + result.cut
-            written += len(body)
+            by_model = set(body)
         cited = {n for s in body for n in markers(s)}
         if drafter is None or not cited:
-            body = _evidence_paragraph(group)
-            from_abstracts += len(body)
+            body, by_model = _evidence_paragraph(group), set()
         else:
             for n, p in group:  # no paper of the outline is lost: its own words cite it
                 if n not in cited and (s := evidence_sentence(p, n)):
                     body.append(s)
-                    from_abstracts += 1
+        head: list[str] = []
         if drafter is not None:  # what the papers share and how two differ, at its head
-            body, added = synthesis.synthesized(drafter, name, dict(group), body)
-            written += added
+            head, body = synthesis.synthesized(drafter, name, dict(group), body)
+        written += len(head) + sum(s in by_model for s in body)
+        from_abstracts += sum(s not in by_model for s in body)
+        body = head + body
         kept = {n for s in body for n in markers(s)}
         lost = [p for n, p in group if n not in kept]
         notes += [

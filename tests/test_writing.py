@@ -359,7 +359,8 @@ def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_chec
 ):
 
     from assistant.prose import MAX_WORDS
-    from assistant.writing import Draft, related_work_steps
+    from assistant.text import prose_sentences
+    from assistant.writing import THEME_HEADING, Draft, related_work_steps
 
     topic = "knowledge distillation from vision transformer teachers into smaller students"
     pieces = list(
@@ -374,6 +375,9 @@ def test_the_bundled_model_drafts_related_work_outline_first_every_sentence_chec
     assert isinstance(draft, Draft) and draft.citations
     assert streamed[0].startswith("Outline for") and len(streamed) >= 2  # outline, paragraphs
     assert draft.written_by["model_sentences"] > 0  # the model wrote, not only the abstracts
+    paragraphs = [THEME_HEADING.sub("", p.strip()) for p in streamed[1:]]
+    said = sum(len(prose_sentences(p)) for p in paragraphs)  # each sentence counted once
+    assert said == draft.written_by["model_sentences"] + draft.written_by["evidence_sentences"]
     numbered_in_order(draft)
     _claims_supported(draft)
     outlined = set(map(int, re.findall(r"\[(\d+)\]", streamed[0])))
