@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.papers import Paper
-from assistant.text import SUPPORT_STOP, short_name, stem, with_marker
+from assistant.text import SUPPORT_STOP, sentences, short_name, stem, with_marker
 
 # Tests still import it from here (test_answer.py, test_writing.py, test_citations.py).
 
@@ -118,6 +118,45 @@ def support(sentence: str, evidence: str) -> float:
 def is_supported(sentence: str, evidence: str) -> bool:
     """Whether ``sentence`` passes the support bar against ``evidence``."""
     return support(sentence, evidence) >= SUPPORT_MIN_OVERLAP
+
+
+# How far apart (in content words) two neighbouring words of a written clause may stand in a
+# sentence of its paper for the pair to count as the paper's own phrasing: a clause's parts
+# reordered ("merges and prunes visual tokens without training" from "a training-free method
+# that reduces redundant visual tokens ... by merging and pruning them") stay within 6.
+PHRASING_WINDOW = 6
+
+
+def _word_run(text: str) -> list[str]:
+    """A text's stemmed content words in order, hyphenated words split."""
+    text = MARKER.sub(" ", text).replace("-", " ")
+    tokens = re.findall(r"[a-z0-9][a-z0-9\.]*[a-z0-9]|[a-z0-9]", text.lower())
+    return [stem(w) for w in tokens if w not in SUPPORT_STOP]
+
+
+def phrasing(sentence: str, evidence: str, window: int = PHRASING_WINDOW) -> float:
+    """How much of ``sentence`` keeps its evidence's phrasing: the share of its neighbouring
+    content-word pairs that one sentence of ``evidence`` holds within ``window`` words of
+    each other (0..1). The support check counts words; this catches the paper's words put
+    together into a claim it does not make ("reduces efficiency by 40%" from "reduce the
+    number of tokens ... boost efficiency ... 40% acceleration")."""
+    run = _word_run(sentence)
+    pairs = list(zip(run[:-1], run[1:], strict=True))
+    if not pairs:
+        return 1.0
+    places = []
+    for source in sentences(evidence):
+        where: dict[str, list[int]] = {}
+        for i, w in enumerate(_word_run(source)):
+            where.setdefault(w, []).append(i)
+        places.append(where)
+
+    def near(a: str, b: str) -> bool:
+        return any(
+            abs(i - j) <= window for at in places for i in at.get(a, []) for j in at.get(b, [])
+        )
+
+    return sum(near(a, b) for a, b in pairs) / len(pairs)
 
 
 # Markers one after another, with nothing but punctuation or "and" between them, cite their

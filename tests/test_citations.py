@@ -13,6 +13,7 @@ from assistant.citations import (
     is_supported,
     keep_markers,
     markers,
+    phrasing,
     renumber,
     support,
     supports_each,
@@ -223,3 +224,21 @@ def test_the_cited_papers_together_are_not_enough():
     sentence = "The papers [1], [2], and [3] all train DETR detectors with teacher boxes."
     assert is_supported(sentence, " ".join(FACTS.values()))  # the check before
     assert not supports_each(sentence, FACTS, NAMES)
+
+
+_PYRAMID = (
+    "Previous approaches have attempted to reduce the number of image tokens. We propose "
+    "PyramidDrop, a visual redundancy reduction strategy for LVLMs to boost their efficiency in "
+    "both training and inference with neglectable performance loss. Extensive experiments "
+    "demonstrate that PyramidDrop can achieve a 40% training time and 55% inference FLOPs "
+    "acceleration of LLaVA-NeXT with comparable performance."
+)
+
+
+def test_a_clause_in_its_papers_phrasing_keeps_it_and_recombined_words_do_not():
+    kept = "PyramidDrop achieves a 40% training time acceleration of LLaVA-NeXT"
+    inverted = "PyramidDrop reduces LVLMs' efficiency by 40% in training"
+    assert phrasing(kept, _PYRAMID) == 1.0
+    assert phrasing(inverted, _PYRAMID) < 0.6  # every word is the paper's; the claim is not
+    assert support(inverted, _PYRAMID) == 1.0  # which the word count alone cannot see
+    assert phrasing("PyramidDrop", _PYRAMID) == 1.0  # no pair of words to misplace
