@@ -219,16 +219,18 @@ _BY_POINTING = re.compile(r"^by \w+ing (?:this|these|those|such|its|their)\b", r
 
 
 # "... to address this challenge": a problem named in a sentence that is not there.
+# "... finds it is because: 1) ...": a cause of something said before.
 _DANGLING = re.compile(
     r"\b(?:this|these|such) (?:challenges?|problems?|issues?|limitations?|gaps?|"
-    r"difficult(?:y|ies))\b",
+    r"difficult(?:y|ies))\b|\b(?:it|this|that) (?:is|was) (?:because|due to|caused by)\b",
     re.IGNORECASE,
 )
 
 
 def dangles(sentence: str) -> bool:
     """Whether a sentence names "this challenge" (problem, issue, limitation) that it does not
-    state: it refers to a sentence before it."""
+    state, or gives the cause of an "it" it does not name: it refers to a sentence before
+    it."""
     return bool(_DANGLING.search(sentence))
 
 

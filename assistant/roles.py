@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from assistant.papers import Paper
-from assistant.text import method_name, sentences
+from assistant.text import own_names, sentences
 
 # Cue words that mark what an abstract sentence does (problem, method, result).
 _PROBLEM = re.compile(
@@ -63,10 +63,10 @@ _OWN_WORK = re.compile(
 
 def speaks_of_itself(sentence: str, paper: Paper) -> bool:
     """Whether an abstract sentence is about the paper's own work: its first person, "this
-    paper", or the name it gives its method. The field's background ("Vision transformers
-    suffer from heavy computation") cited to the paper reads as the paper's claim."""
-    name = method_name(paper)
-    return bool(_OWN_WORK.search(sentence)) or bool(name and name in sentence)
+    paper", or a name it gives its method (:func:`~assistant.text.own_names`). The field's
+    background ("Vision transformers suffer from heavy computation") cited to the paper reads
+    as the paper's claim."""
+    return bool(_OWN_WORK.search(sentence)) or any(name in sentence for name in own_names(paper))
 
 
 def contribution(paper: Paper) -> list[str]:

@@ -80,9 +80,16 @@ def method_name(paper: Paper) -> str | None:
     """The name a paper gives its method: its title's, before the colon (four words at most),
     else the one its abstract coins ("we propose CW-BASS", "dubbed ShrinkMatch", "a framework
     (UMCT)") and never writes as an ordinary word ("Training-Free", "multimodal")."""
+    return next(iter(own_names(paper)), None)
+
+
+def own_names(paper: Paper) -> list[str]:
+    """Every name :func:`method_name` would accept, the title's first: "Tokens-to-Token ViT"
+    and the "T2T-ViT" its abstract coins."""
+    names = []
     head = paper.title.split(":")[0].strip()
     if ":" in paper.title and len(head.split()) <= 4:
-        return head
+        names.append(head)
     parts = sentences(paper.abstract)
     found = [m.group(1) for s in parts for p in (_NAMING, _PROPOSING) if (m := p.search(s))]
     found += [
@@ -94,8 +101,8 @@ def method_name(paper: Paper) -> str | None:
         lowered = re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", paper.abstract)
         plural = re.search(r"[A-Z]s$", name)  # "LLMs", "MLLMs": the field's, not a name
         if len(name) >= 3 and not ordinary and not lowered and not plural:
-            return name
-    return None
+            names.append(name)
+    return list(dict.fromkeys(names))
 
 
 def short_name(paper: Paper) -> str:
@@ -185,10 +192,11 @@ def plural_verb(rest: str) -> str:
 
 
 # A connective that places a sentence in a list or an argument ("Lastly, ...", "Moreover,
-# ..."): taken out of its abstract, the sentence stands without it.
+# ...", "For example, ..."): taken out of its abstract, the sentence stands without it.
 _LIST_CONNECTIVE = re.compile(
     r"^(?:lastly|finally|moreover|furthermore|in addition|additionally|besides|also|further|"
-    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|meanwhile)\s*,\s+",
+    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|meanwhile|for (?:example|instance)|notably|"
+    r"specifically|in particular)\s*,\s+",
     re.IGNORECASE,
 )
 # The ones that count a list's items: wrong in a survey's paragraph wherever they stand.

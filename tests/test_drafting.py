@@ -242,6 +242,8 @@ def test_a_dangling_challenge_and_a_title_said_twice_are_recognised() -> None:
 
     assert dangles("PC^2 introduces pseudo-captioning to address this challenge [6].")
     assert not dangles("PC^2 introduces pseudo-captioning for noisy image-text pairs [6].")
+    assert dangles("T2T-ViT finds it is because: 1) the tokenization fails [8].")
+    assert not dangles("T2T-ViT finds it is possible to train ViTs from scratch [8].")
     twice = (
         "The proposed Towards Cross-modal Backward-compatible Representation Learning, Towards "
         "Cross-modal Backward-compatible Representation Learning, is a new solution [4]."

@@ -118,6 +118,31 @@ def test_an_abstract_sentence_opening_in_this_paper_we_stands_in_a_draft():
     assert sentence is not None and sentence.startswith("OvarNet considers the problem")
 
 
+def test_a_draft_cites_a_paper_for_its_method_not_for_a_cause_of_something_unsaid():
+    from conftest import make_paper
+
+    from assistant.text import own_names
+    from assistant.writing import evidence_sentence
+
+    paper = make_paper(
+        title="Tokens-to-Token ViT: Training Vision Transformers from Scratch",
+        abstract=(
+            "However, ViT achieves inferior performance to CNNs. We find it is because: 1) the "
+            "tokenization fails; 2) the backbone is redundant. To overcome such limitations, "
+            "we propose a new Tokens-To-Token Vision Transformer (T2T-ViT), which aggregates "
+            "neighbouring tokens. For example, T2T-ViT reaches 83.3% top-1 accuracy."
+        ),
+        authors=[],
+    )
+    assert own_names(paper) == ["Tokens-to-Token ViT", "T2T-ViT"]
+    # The opening the third person drops ("To overcome such limitations, ...") leaves a
+    # sentence that stands; "finds it is because" explains an "it" the draft never names.
+    assert evidence_sentence(paper, 1) == (
+        "Tokens-to-Token ViT proposes a new Tokens-To-Token Vision Transformer (T2T-ViT), "
+        "which aggregates neighbouring tokens [1]."
+    )
+
+
 @pytest.mark.parametrize(
     ("title", "abstract", "name"),
     [
