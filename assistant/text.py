@@ -195,21 +195,30 @@ def plural_verb(rest: str) -> str:
 # ...", "For example, ..."): taken out of its abstract, the sentence stands without it.
 _LIST_CONNECTIVE = re.compile(
     r"^(?:lastly|finally|moreover|furthermore|in addition|additionally|besides|also|further|"
-    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|meanwhile|for (?:example|instance)|notably|"
-    r"specifically|in particular)\s*,\s+",
+    r"first(?:ly)?|second(?:ly)?|third(?:ly)?|then|after that|meanwhile|for (?:example|instance)|"
+    r"notably|specifically|concretely|in particular|thus|hence|therefore|consequently|"
+    r"(?:but )?(?:equally |more )?important(?:ly)?)\s*,\s+",
     re.IGNORECASE,
 )
-# The ones that count a list's items: wrong in a survey's paragraph wherever they stand.
-_ORDINAL = re.compile(r"^(?:lastly|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?),", re.I)
+# The ones that count a list's items or rank a claim against the one before: wrong in a
+# survey's paragraph wherever they stand ("Lastly, but equally important, the proposed EWA").
+_ORDINAL = re.compile(
+    r"^(?:lastly|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?|then|after that|"
+    r"(?:but )?(?:equally |more )?important(?:ly)?),",
+    re.I,
+)
 
 
 def without_connective(sentence: str, opening: bool) -> str:
-    """``sentence`` without a list connective it opens with ("Lastly, the proposed EWA
-    ..."): an ordinal one anywhere (copied from an abstract, it counts a list the paragraph
-    does not have), "Moreover," and the like only where the sentence ``opening`` a paragraph."""
-    if opening or _ORDINAL.match(sentence):
-        dropped = _LIST_CONNECTIVE.sub("", sentence)
-        return dropped[:1].upper() + dropped[1:]
+    """``sentence`` without the list connectives it opens with ("Lastly, the proposed EWA
+    ..."): ordinal and ranking ones anywhere (copied from an abstract, they count a list the
+    paragraph does not have), "Moreover," and the like only where the sentence ``opening`` a
+    paragraph."""
+    while opening or _ORDINAL.match(sentence):
+        dropped = _LIST_CONNECTIVE.sub("", sentence, count=1)
+        if dropped == sentence:
+            break
+        sentence = dropped[:1].upper() + dropped[1:]
     return sentence
 
 

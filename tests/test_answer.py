@@ -298,6 +298,10 @@ def test_a_model_sentence_keeps_a_connective_only_where_a_sentence_came_before_i
     assert without_connective(added, opening=True) == (
         "PyramidDrop drops visual tokens in deeper layers [2]."
     )
+    ranked = "Lastly, but equally important, the proposed EWA technique improves MoE [4]."
+    assert (
+        without_connective(ranked, opening=False) == "The proposed EWA technique improves MoE [4]."
+    )
     example = "For example, T2T-ViT reaches 83.3% top-1 accuracy [8]."
     assert without_connective(example, opening=True) == "T2T-ViT reaches 83.3% top-1 accuracy [8]."
 
