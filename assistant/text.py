@@ -259,8 +259,17 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
 
 
 # "PyramidDrop proposes PyramidDrop, a strategy ...": the name said again as the verb's object.
+# "Mixture-of-Transformers introduces Mixture-of-Transformers (MoT), a sparse ...": with its
+# acronym, which moves to the subject.
 _NAMED_TWICE = re.compile(
-    r"^(?P<name>[^,:;]{2,60}?) (?P<verb>[a-z]+) (?P=name)\s*[,:]\s+(?=(?:a|an|the)\b)"
+    r"^(?P<name>[^,:;]{2,60}?) (?P<verb>[a-z]+) (?P=name)(?P<alias> \([^()]{1,20}\))?\s*[,:]\s+"
+    r"(?=(?:a|an|the)\b)"
+)
+# "DeepStack presents a new architecture DeepStack for LMMs": the name after its noun.
+_NOUN_WORD = r"(?!(?:that|which|who|to|for|of|in|on|with|by|and|or|than)\b)[\w-]+"
+_NAMED_AFTER = re.compile(
+    rf"^(?P<name>[^,:;]{{2,60}}?) (?P<said>[a-z]+ (?:a|an|the) (?:{_NOUN_WORD} ){{0,3}}"
+    rf"{_NOUN_WORD}) (?P=name)(?![\w-])(?: \((?P=name)\))?"
 )
 
 
@@ -276,12 +285,14 @@ _NAMED_TO = re.compile(
 
 
 def named_once(sentence: str) -> str:
-    """ "X proposes X, a strategy ..." -> "X proposes a strategy ..."; "X proposes X, which
-    shows ..." -> "X shows ..."; "X proposes X to optimize ..." -> "X is proposed to optimize
-    ..."."""
+    """ "X proposes X, a strategy ..." -> "X proposes a strategy ..." ("X (Y) proposes ..."
+    when the second X has an acronym Y); "X proposes X, which shows ..." -> "X shows ...";
+    "X proposes X to optimize ..." -> "X is proposed to optimize ..."; "X presents a new
+    architecture X for ..." -> "X presents a new architecture for ..."."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
-    return _NAMED_TWICE.sub(lambda m: f"{m['name']} {m['verb']} ", s, count=1)
+    s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {m['said']}", s, count=1)
+    return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 
 
 def third_person_of(sentence: str, paper: Paper) -> str:

@@ -213,6 +213,20 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "Quantune introduces Quantune to accelerate the search [3].",
             "Quantune is introduced to accelerate the search [3].",
         ),
+        (  # the acronym moves to the subject
+            "Mixture-of-Transformers introduces Mixture-of-Transformers (MoT), a sparse "
+            "multi-modal transformer architecture [12].",
+            "Mixture-of-Transformers (MoT) introduces a sparse multi-modal transformer "
+            "architecture [12].",
+        ),
+        (  # the name after the noun it names
+            "DeepStack presents a new architecture DeepStack for LMMs [2].",
+            "DeepStack presents a new architecture for LMMs [2].",
+        ),
+        (  # another use of the name is no repetition
+            "AIM proposes a method that AIM applies to video LLMs [1].",
+            "AIM proposes a method that AIM applies to video LLMs [1].",
+        ),
     ],
 )
 def test_a_name_said_again_as_its_own_object_is_said_once(sentence, expected):
