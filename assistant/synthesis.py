@@ -65,7 +65,7 @@ CONTRAST_MIN_SHARE = 0.10
 # Each clause keeps its paper's phrasing (citations.phrasing) at least this much. In the aside
 # drafts of 6 December, 4 of 16 contrast clauses fell under it, among them the inverted
 # "PyramidDrop reduces LVLMs' efficiency by 40%" (0.50) that two blind reads found; the
-# clauses copied in the papers' words scored 0.83-1.00.
+# other twelve scored 0.70-1.00.
 CONTRAST_MIN_PHRASING = 0.6
 
 
@@ -90,9 +90,10 @@ def common_thread(
 ) -> str | None:
     """A sentence on what two or more of a theme's papers share, citing each of them, or
     None. The model names what the two papers closest in wording share (then the next pair;
-    ``pairs`` as :func:`closest_pairs` gives them, computed when not given) as a verb phrase; every paper of the theme whose facts hold each content word of it is
-    cited ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the
-    sentence must pass the support check for each."""
+    ``pairs`` as :func:`closest_pairs` gives them, computed when not given) as a verb
+    phrase; every paper of the theme whose facts hold each content word of it is cited
+    ("AIM [1] and PyramidDrop [5] both reduce redundant visual tokens."), and the sentence
+    must pass the support check for each."""
     facts = {n: drafter.facts(p) for n, p in papers.items()}
     for _, a, b in (closest_pairs(drafter, papers) if pairs is None else pairs)[:2]:
         phrase = shared_phrase(drafter, theme, [papers[a], papers[b]])
