@@ -70,11 +70,16 @@ def renumber(text: str, mapping: dict[int, int]) -> str:
     return MARKER.sub(fix, text)
 
 
-def content_words(text: str) -> set[str]:
-    """Stemmed lower-case content words (no stop words, no markers) for support checks."""
+def content_word_run(text: str) -> list[str]:
+    """Stemmed lower-case content words (no stop words, no markers), in their order."""
     text = MARKER.sub(" ", text)
     tokens = re.findall(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]", text.lower())
-    return {stem(w) for w in tokens if w not in SUPPORT_STOP}
+    return [stem(w) for w in tokens if w not in SUPPORT_STOP]
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed lower-case content words (no stop words, no markers) for support checks."""
+    return set(content_word_run(text))
 
 
 def _names_and_numbers(text: str) -> set[str]:
@@ -127,27 +132,20 @@ def is_supported(sentence: str, evidence: str) -> bool:
 PHRASING_WINDOW = 6
 
 
-def _word_run(text: str) -> list[str]:
-    """A text's stemmed content words in order, hyphenated words split."""
-    text = MARKER.sub(" ", text).replace("-", " ")
-    tokens = re.findall(r"[a-z0-9][a-z0-9\.]*[a-z0-9]|[a-z0-9]", text.lower())
-    return [stem(w) for w in tokens if w not in SUPPORT_STOP]
-
-
 def phrasing(sentence: str, evidence: str, window: int = PHRASING_WINDOW) -> float:
     """How much of ``sentence`` keeps its evidence's phrasing: the share of its neighbouring
     content-word pairs that one sentence of ``evidence`` holds within ``window`` words of
     each other (0..1). The support check counts words; this catches the paper's words put
     together into a claim it does not make ("reduces efficiency by 40%" from "reduce the
     number of tokens ... boost efficiency ... 40% acceleration")."""
-    run = _word_run(sentence)
+    run = content_word_run(sentence.replace("-", " "))  # hyphenated words split
     pairs = list(zip(run[:-1], run[1:], strict=True))
     if not pairs:
         return 1.0
     places = []
     for source in sentences(evidence):
         where: dict[str, list[int]] = {}
-        for i, w in enumerate(_word_run(source)):
+        for i, w in enumerate(content_word_run(source.replace("-", " "))):
             where.setdefault(w, []).append(i)
         places.append(where)
 

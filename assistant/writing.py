@@ -491,9 +491,7 @@ def evidence_sentence(paper: Paper, n: int) -> str | None:
     standing = (
         x
         for x in ordered
-        if x
-        and not leans_on_context(OPENING_BEFORE_WE.sub("", x))
-        and not dangles(OPENING_BEFORE_WE.sub("", x))
+        if not leans_on_context(bare := OPENING_BEFORE_WE.sub("", x)) and not dangles(bare)
     )
     for s in dict.fromkeys(standing):
         candidate = _cite(plain_text(s), paper, n)
