@@ -258,10 +258,14 @@ def switches_paper(sentence: str, previous: list[int]) -> bool:
 
 
 # The model speaking of what it was given ("The evidence from these three papers highlights
-# ...", "Both papers ..." citing one): no survey sentence speaks of its excerpts.
-_OF_THE_INPUT = re.compile(r"\b(?:the|this|these|all) (?:evidence|excerpts?)\b", re.IGNORECASE)
+# ...", "The theme of X is to ...", "Both papers ..." citing one): no survey sentence speaks
+# of its excerpts or of the heading it was asked to write under.
+_OF_THE_INPUT = re.compile(
+    r"\b(?:the|this|these|all) (?:evidence|excerpts?|themes?)\b", re.IGNORECASE
+)
 _OF_SEVERAL = re.compile(
-    r"\b(?:both|these|those|all|the) (?:two |three |four |five |\d+ )?(?:papers|works|studies)\b",
+    r"\b(?:both|these|those|all|the|several|many|multiple|various) "
+    r"(?:two |three |four |five |\d+ )?(?:papers|works|studies)\b",
     re.IGNORECASE,
 )
 

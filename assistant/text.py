@@ -161,11 +161,21 @@ def _adverb(word: str) -> bool:
     )
 
 
+# The verbs whose third-person singular is not the plural with an "s": "Chen et al. is
+# notable" made "i notable" of the plural, "they have" made "haves" of the singular.
+_SINGULAR_OF = {"are": "is", "have": "has", "do": "does", "were": "was"}
+_PLURAL_OF = {v: k for k, v in _SINGULAR_OF.items()}
+
+
 def _singular(rest: str) -> str:
     """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
     verb, _, tail = rest.partition(" ")
     if _adverb(verb) and tail:
         return f"{verb} {_singular(tail)}"
+    if verb in _SINGULAR_OF:
+        return f"{_SINGULAR_OF[verb]} {tail}"
+    if verb in _PLURAL_OF:
+        return rest
     if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
         return rest
     if verb.endswith("y"):
@@ -180,6 +190,10 @@ def plural_verb(rest: str) -> str:
     verb, _, tail = rest.partition(" ")
     if _adverb(verb) and tail:
         return f"{verb} {plural_verb(tail)}"
+    if verb in _PLURAL_OF:
+        return f"{_PLURAL_OF[verb]} {tail}"
+    if verb in _SINGULAR_OF:
+        return rest
     if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
         return rest
     if verb.endswith("ies"):
@@ -244,7 +258,8 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     elif m := _THIS_PAPER.match(s):  # "This paper presents X": "DeepStack presents X"
         rest = s[m.end() :]
         s = f"{who} {plural_verb(rest) if several else rest}"
-    elif not s.startswith(f"{who} "):  # "WIT provides ..." names its source already
+    elif not re.search(rf"(?<![\w-]){re.escape(who)}(?![\w-])", s):
+        # "WIT provides ...", "Evaluations of PC^2 show ...": the sentence names its source
         first = s.split(" ", 1)[0]
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)

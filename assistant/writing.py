@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant import synthesis, themes
+from assistant import subtopics, synthesis, themes
 from assistant.citations import Citation, finalize, markers
 from assistant.drafting import (
     COMPARE_PROMPT,
@@ -430,9 +430,7 @@ def theme_groups(papers: list[Paper], searcher: Searcher, k: int | None = None) 
     vectors = searcher.paper_vectors([p.id for p in papers])
     k = k or max(2, min(5, round(len(papers) / 4)))
     groups = [[papers[i] for i in m] for m in themes.group(vectors, k)]
-    return [
-        (_theme_name(g, papers), sorted(g, key=lambda p: (p.year or 9999, p.title))) for g in groups
-    ]
+    return [(_theme_name(g, papers), _by_year(g)) for g in groups]
 
 
 def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
@@ -468,14 +466,41 @@ NOTHING_ON_TOPIC = "The collection has nothing on this topic."
 
 
 def _topic_themes(
-    topic: str, searcher: Searcher, filters: Filters | None, topics: TopicFilter | None
-) -> tuple[str, list[tuple[str, list[Paper]]]]:
-    """The cleaned topic and its on-topic papers grouped into themes (empty: nothing on it)."""
+    topic: str,
+    searcher: Searcher,
+    filters: Filters | None,
+    topics: TopicFilter | None,
+    drafter: Drafter | None,
+) -> tuple[str, Outline]:
+    """The cleaned topic and its on-topic papers in named themes (empty: nothing on it)."""
     topic = " ".join(topic.split())
     if not topic:
         raise QuestionError("name a topic to write about")
     kept = (topics or TopicFilter(searcher)).papers(topic, filters)
-    return topic, theme_groups([p for p, _ in kept], searcher) if kept else []
+    return topic, themed(topic, [p for p, _ in kept], searcher, drafter) if kept else []
+
+
+def _by_year(group: list[Paper]) -> list[Paper]:
+    return sorted(group, key=lambda p: (p.year or 9999, p.title))
+
+
+def themed(topic: str, papers: list[Paper], searcher: Searcher, drafter: Drafter | None) -> Outline:
+    """``papers`` in named themes: the parts the topic lists, where it lists them and they
+    hold most of the papers (:func:`subtopics.outline`; the papers that fit none in one more
+    theme the model names), else groups by the papers' vectors, each named by the model."""
+    if drafter is not None and len(papers) >= 3:
+        split = subtopics.outline(drafter.namer, searcher, topic, papers)
+        if split is not None:
+            parts, rest = split
+            outline = [(name, _by_year(group)) for name, group in parts]
+            if rest:
+                taken = {name.lower() for name, _ in outline}
+                name = drafter.theme_name(topic, rest, taken) or _theme_name(rest, papers)
+                if name.lower() in taken:
+                    name = f"{name} ({short_name(rest[0])} and others)"
+                outline.append((name, _by_year(rest)))
+            return outline
+    return named_themes(topic, theme_groups(papers, searcher), drafter)
 
 
 def evidence_sentence(paper: Paper, n: int) -> str | None:
@@ -545,9 +570,8 @@ def related_work_outline(
 ) -> tuple[str, Outline]:
     """The cleaned topic and its outline: the on-topic papers (:class:`TopicFilter`) in
     themes by their vectors, each named by the model (empty: nothing on the topic)."""
-    topic, grouped = _topic_themes(topic, searcher, filters, topics)
-    drafter = Drafter(model) if model is not None and grouped else None
-    return topic, named_themes(topic, grouped, drafter)
+    drafter = Drafter(model) if model is not None else None
+    return _topic_themes(topic, searcher, filters, topics, drafter)
 
 
 def _numbered(outline: Outline) -> list[tuple[str, list[tuple[int, Paper]]]]:
@@ -672,14 +696,14 @@ def review_outline(
 ) -> Draft:
     """Sections with a one-line scope, the papers under each, a line per paper (written by
     the model and checked, else the paper's own method sentence)."""
-    topic, themes = _topic_themes(topic, searcher, filters, topics)
+    drafter = Drafter(model) if model is not None else None
+    topic, themes = _topic_themes(topic, searcher, filters, topics, drafter)
     if not themes:
         return Draft("review outline", topic, NOTHING_ON_TOPIC, [])
-    drafter = Drafter(model) if model is not None else None
     citations: list[Citation] = []
     counts = {"model_sentences": 0, "evidence_sentences": 0}
     lines = [f"# Literature review: {topic}", ""]
-    for i, (name, group) in enumerate(named_themes(topic, themes, drafter), 1):
+    for i, (name, group) in enumerate(themes, 1):
         years = sorted({p.year for p in group if p.year})
         span = (
             f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "undated")

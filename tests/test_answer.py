@@ -283,6 +283,13 @@ def test_a_sentence_lifted_from_a_list_loses_its_connective_and_names_its_source
     assert third_person("Finally, the model reaches 80% accuracy.", "Li et al.") == (
         "According to Li et al., the model reaches 80% accuracy."
     )
+    # A sentence that names the paper's method already says whose result it is.
+    assert third_person("Evaluations of PC^2 show marked gains.", "PC^2", False) == (
+        "Evaluations of PC^2 show marked gains."  # not "According to PC^2, evaluations of PC^2"
+    )
+    assert third_person("Evaluations of PC^2-Net show gains.", "PC^2", False).startswith(
+        "According to PC^2,"
+    )
 
 
 def test_a_model_sentence_keeps_a_connective_only_where_a_sentence_came_before_it():

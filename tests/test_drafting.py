@@ -77,6 +77,9 @@ def test_a_sentence_pointing_back_must_cite_the_paper_before_it(
         ("Both papers fine-tune CLIP on known classes [1], [2].", False),
         ("These works prune tokens inside the language model [1, 3].", False),
         ("PyramidDrop prunes visual tokens in stages [1].", False),
+        ("The theme of masked image modeling is to learn representations [1].", True),
+        ("Wang et al. on language involves several papers, each improving reasoning [11].", True),
+        ("Several works prune visual tokens [1], [2].", False),
     ],
 )
 def test_a_sentence_about_its_own_evidence_is_recognised(sentence: str, meta: bool) -> None:

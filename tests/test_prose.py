@@ -93,6 +93,13 @@ def test_the_pronoun_i_is_first_person():
         ),
         ("We apply contrastive learning.", "Kim", False, "Kim applies contrastive learning."),
         ("We rely on CLIP features.", "Kim", False, "Kim relies on CLIP features."),
+        # Irregular verbs: "is" lost its "s" ("Chen et al. i notable"), "have" gained one.
+        ("This paper is notable for X.", "Chen et al.", True, "Chen et al. are notable for X."),
+        ("This paper has two parts.", "Chen et al.", True, "Chen et al. have two parts."),
+        ("This paper does X.", "Chen et al.", True, "Chen et al. do X."),
+        ("We have shown X.", "Kim", False, "Kim has shown X."),
+        ("We are the first to do X.", "Kim", False, "Kim is the first to do X."),
+        ("We were the first.", "Kim", False, "Kim was the first."),
     ],
 )
 def test_an_adverb_before_the_verb_keeps_the_verb_in_agreement(sentence, who, several, expected):

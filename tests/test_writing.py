@@ -530,3 +530,45 @@ def test_a_shared_phrase_writes_acronyms_as_the_abstracts_do():
         assert shared_phrase(drafter, "Alignment", pair) == "learn cross-modal flow"
         handler.reply = "towards robust alignment"  # no verb: no sentence
         assert shared_phrase(drafter, "Alignment", pair) == ""
+
+
+class _Replying:
+    """A chat model that returns one fixed reply (unit tests of the reply's checks only)."""
+
+    def __init__(self, reply: str):
+        self.reply = reply
+
+    def complete(self, messages, max_tokens=None):
+        return self.reply
+
+
+def test_the_parts_a_topic_lists_must_be_in_its_own_words():
+    from assistant.subtopics import parts
+
+    topic = "Teacher-student pseudo-labelling for detection: semi-supervised and few-shot settings"
+    listed = "- Semi-supervised settings\n2. few-shot settings\nActive learning\nSemi-supervised settings"
+    # A part the topic does not name is dropped, a repeat too; the rest are capitalised.
+    assert parts(_Replying(listed), topic) == ["Semi-supervised settings", "Few-shot settings"]
+    assert parts(_Replying("none"), topic) == []
+    assert parts(_Replying("Semi-supervised settings"), topic) == []  # one part is no split
+    assert parts(_Replying(f"{topic}\nFew-shot settings"), topic) == []  # the topic again
+
+
+def test_a_topic_that_lists_its_parts_is_outlined_by_them(qwen_writer, searcher):
+    # The bundled 1.5B model reads the parts; the papers go to the part their sentences fit.
+    from assistant.writing import related_work_outline
+
+    topic = (
+        "Diffusion based video generation and editing: long videos, outpainting and face swapping"
+    )
+    _, outline = related_work_outline(
+        topic,
+        searcher,
+        qwen_writer.model,
+        topics=TopicFilter(searcher, qwen_writer.judge, qwen_writer.scorer),
+    )
+    names = {name.lower(): [p.title for p in group] for name, group in outline}
+    assert {"long videos", "outpainting", "face swapping"} <= set(names), names
+    assert any("Outpaint" in t for t in names["outpainting"])
+    assert any("Face Swapping" in t for t in names["face swapping"])
+    assert any("Long Video" in t for t in names["long videos"])
