@@ -32,6 +32,7 @@ from assistant.text import (
     plural_verb,
     prose_sentences,
     short_name,
+    singular_verb,
     without_connective,
 )
 
@@ -174,12 +175,24 @@ def _title_key(text: str) -> str:
     return " ".join(re.findall(r"\w+", plain_text(text).casefold()))
 
 
+# "The authors propose ... [3]": whose authors, in a paragraph about several papers, only the
+# marker says.
+_THE_AUTHORS = re.compile(r"^the (?:authors|researchers)\s+(?=[a-z])", re.IGNORECASE)
+
+
 def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
     """A sentence that opens "The paper “<title>” ..." or, citing one paper, "The paper ..."
-    opened with that paper's name instead: "Mug-STAN proposes ... [2]"."""
+    or "The authors ..." opened with that paper's name instead: "Mug-STAN proposes ... [2]",
+    "Liu et al. propose ... [1]"."""
     m = _THE_PAPER.match(sentence.strip())
     if not m:
-        return sentence
+        authors = _THE_AUTHORS.match(sentence.strip())
+        cited = sorted(set(markers(sentence)) & set(papers))
+        if not authors or len(cited) != 1:
+            return sentence
+        n, rest = cited[0], sentence.strip()[authors.end() :]
+        agreeing = rest if names_several(papers[n]) else singular_verb(rest)
+        return _opened_with_name(agreeing, n, papers[n])
     if m.group(1):
         quoted = _title_key(m.group(1))
         found = [n for n, p in papers.items() if _title_key(p.title) == quoted]

@@ -61,16 +61,16 @@ def parts(model: ChatModel, topic: str) -> list[str]:
         reply = model.complete(messages, max_tokens=80)
     except LLMError:
         return []
-    whole = content_words(topic)
+    whole = _words(topic)
     found: list[str] = []
     for line in reply.splitlines():
         part = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line).strip(" .;:\"'")
-        mine = content_words(part)
+        mine = _words(part)
         if not mine or not 1 <= len(part.split()) <= 8 or not is_clean(part):
             continue
         if not mine <= whole or len(mine) >= 0.8 * len(whole):
             continue  # a part the topic does not name, or the topic said again
-        if any(content_words(other) == mine for other in found):
+        if any(_words(other) == mine for other in found):
             continue
         found.append(part[0].upper() + part[1:])
     return found[:MAX_PARTS] if len(found) >= MIN_PARTS else []
@@ -80,10 +80,11 @@ def outline(
     model: ChatModel, searcher: Searcher, topic: str, papers: list[Paper]
 ) -> tuple[list[tuple[str, list[Paper]]], list[Paper]] | None:
     """The topic's parts (:func:`parts`) with their papers, in the topic's order, and the
-    papers that fit none, for the caller to group (empty when fewer than two, which join
-    their closest part). None when the topic lists no parts, when fewer than two parts hold
-    a paper, or when the parts hold less than :data:`COVERED` of the papers: the topic's
-    own words then do not describe what the collection has on it."""
+    papers that fit none, for the caller to group (empty when fewer than two, which then join
+    their closest part, as they do when the parts make five themes already). None when the
+    topic lists no parts, when fewer than two parts hold a paper, or when the parts hold less
+    than :data:`COVERED` of the papers: the topic's own words then do not describe what the
+    collection has on it."""
     names = parts(model, topic)
     if not names:
         return None
@@ -94,7 +95,8 @@ def outline(
         (groups[closest[paper.id]] if fits[paper.id] else rest).append(paper)
     if len(rest) > (1 - COVERED) * len(papers):
         return None
-    if len(rest) < 2:
+    held = sum(bool(group) for group in groups.values())
+    if len(rest) < 2 or held >= MAX_PARTS:  # a theme of one, or a sixth theme: none
         for paper in rest:
             groups[closest[paper.id]].append(paper)
         rest = []

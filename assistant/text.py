@@ -167,11 +167,11 @@ _SINGULAR_OF = {"are": "is", "have": "has", "do": "does", "were": "was"}
 _PLURAL_OF = {v: k for k, v in _SINGULAR_OF.items()}
 
 
-def _singular(rest: str) -> str:
+def singular_verb(rest: str) -> str:
     """ "propose X" -> "proposes X": one paper takes a third-person singular verb."""
     verb, _, tail = rest.partition(" ")
     if _adverb(verb) and tail:
-        return f"{verb} {_singular(tail)}"
+        return f"{verb} {singular_verb(tail)}"
     if verb in _SINGULAR_OF:
         return f"{_SINGULAR_OF[verb]} {tail}"
     if verb in _PLURAL_OF:
@@ -264,7 +264,7 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
         lower_ok = first[:1].isupper() and first[1:].islower()
         s = f"According to {who}, " + (s[0].lower() + s[1:] if lower_ok else s)
     if not several and s.startswith(f"{who} "):
-        s = f"{who} {_singular(s[len(who) + 1 :])}"
+        s = f"{who} {singular_verb(s[len(who) + 1 :])}"
     s = re.sub(r"\bwe\b", "they", s)
     s = re.sub(r"\bWe\b", "They", s)
     s = re.sub(r"\bour\b", "their", s)
@@ -288,6 +288,10 @@ _NAMED_AFTER = re.compile(
 )
 
 
+# "IRRA proposes a framework called IRRA that ...": without the name, "called" goes too.
+_CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
+
+
 # "Cross the Gap proposes Cross the Gap, which shows ...": the relative clause says what it does.
 _NAMED_WHICH = re.compile(r"^(?P<name>[^,:;]{2,60}?) [a-z]+ (?P=name)\s*,\s+which\s+(?=[a-z])")
 
@@ -306,7 +310,7 @@ def named_once(sentence: str) -> str:
     architecture X for ..." -> "X presents a new architecture for ..."."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
-    s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {m['said']}", s, count=1)
+    s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {_CALLED.sub('', m['said'])}", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 
 

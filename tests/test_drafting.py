@@ -116,6 +116,13 @@ ADAPTER = make_paper(
             "This paper also introduces MOTIA for outpainting [1].",
             "Mug-STAN also introduces MOTIA for outpainting [1].",
         ),
+        # "The authors" of the one paper cited: its name, the verb agreeing with it.
+        (
+            "The authors also propose a bag of tricks [1].",
+            "Mug-STAN also proposes a bag of tricks [1].",
+        ),
+        ("The authors propose adapters [2].", "Sung and Cho propose adapters [2]."),
+        ("The authors propose adapters [1, 2].", "The authors propose adapters [1, 2]."),
         # Two papers cited, or a title no paper has: left for the checks.
         ("The paper proposes adapters [1, 2].", "The paper proposes adapters [1, 2]."),
         (

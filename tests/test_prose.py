@@ -230,6 +230,10 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "DeepStack presents a new architecture DeepStack for LMMs [2].",
             "DeepStack presents a new architecture for LMMs [2].",
         ),
+        (  # "called" goes with the name it introduced
+            "IRRA proposes a novel framework called IRRA that aligns tokens [1].",
+            "IRRA proposes a novel framework that aligns tokens [1].",
+        ),
         (  # another use of the name is no repetition
             "AIM proposes a method that AIM applies to video LLMs [1].",
             "AIM proposes a method that AIM applies to video LLMs [1].",

@@ -572,3 +572,26 @@ def test_a_topic_that_lists_its_parts_is_outlined_by_them(qwen_writer, searcher)
     assert any("Outpaint" in t for t in names["outpainting"])
     assert any("Face Swapping" in t for t in names["face swapping"])
     assert any("Long Video" in t for t in names["long videos"])
+
+
+def test_papers_go_to_the_part_whose_words_they_use_and_the_others_to_one_more_theme(searcher):
+    # The parts as a model lists them (a fixed reply: the assignment is what is tested, with
+    # the real index); two quantization papers use none of the parts' words.
+    from assistant.subtopics import outline
+
+    topic = "Diffusion based video generation and editing: long videos, outpainting, face swapping"
+    names = ["Be-Your-Outpainter", "VividFace", "Gen-L-Video", "Q-VLM", "Quantune"]
+    papers = [resolve_paper(n, searcher) for n in names]
+    split = outline(_Replying("Long videos\nOutpainting\nFace swapping"), searcher, topic, papers)
+    assert split is not None
+    parts, rest = split
+    titles = {name: [p.title.split(":")[0] for p in group] for name, group in parts}
+    assert titles == {
+        "Long videos": ["Gen-L-Video"],
+        "Outpainting": ["Be-Your-Outpainter"],
+        "Face swapping": ["VividFace"],
+    }
+    assert sorted(p.title.split(":")[0] for p in rest) == ["Q-VLM", "Quantune"]
+    # When the parts hold under 0.6 of the papers, the topic's words do not describe them.
+    more = papers + [resolve_paper(n, searcher) for n in ("PyramidDrop", "TinyCLIP", "FoPru")]
+    assert outline(_Replying("Long videos\nOutpainting"), searcher, topic, more) is None
