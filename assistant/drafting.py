@@ -233,9 +233,12 @@ _BY_POINTING = re.compile(r"^by \w+ing (?:this|these|those|such|its|their)\b", r
 
 # "... to address this challenge": a problem named in a sentence that is not there.
 # "... finds it is because: 1) ...": a cause of something said before.
+# "... to tackle the challenge [6]": "the challenge" closing a clause is one named before.
 _DANGLING = re.compile(
     r"\b(?:this|these|such) (?:challenges?|problems?|issues?|limitations?|gaps?|"
-    r"difficult(?:y|ies))\b|\b(?:it|this|that) (?:is|was) (?:because|due to|caused by)\b",
+    r"difficult(?:y|ies))\b|\b(?:it|this|that) (?:is|was) (?:because|due to|caused by)\b|"
+    r"\bthe (?:challenges?|problems?|issues?|limitations?|gaps?|difficult(?:y|ies))"
+    r"(?=\s*(?:\[\d|[.,;]|$))",
     re.IGNORECASE,
 )
 

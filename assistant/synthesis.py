@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from assistant.citations import claims, content_words, markers, phrasing, support
-from assistant.drafting import Drafter, called, repeats_claim
+from assistant.drafting import Drafter, called, dangles, repeats_claim
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.roles import contribution, roles
@@ -195,8 +195,8 @@ def contrast_sentence(
     if called(papers[a]) == called(papers[b]) or repeats_claim(first, second):
         return None  # "Li et al. ..., whereas Li et al. ...", or no difference said
     sentence = f"{first} [{a}], whereas {second} [{b}]."
-    if len(sentence.split()) > CONTRAST_MAX_WORDS:
-        return None
+    if len(sentence.split()) > CONTRAST_MAX_WORDS or dangles(sentence):
+        return None  # too long to read as one thought, or "to tackle the challenge" unnamed
     for clause, n in ((first, a), (second, b)):
         if phrasing(clause, drafter.facts(papers[n])) < CONTRAST_MIN_PHRASING:
             return None  # its paper's words, put together into what the paper does not say

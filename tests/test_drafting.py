@@ -254,6 +254,9 @@ def test_a_dangling_challenge_and_a_title_said_twice_are_recognised() -> None:
     assert not dangles("PC^2 introduces pseudo-captioning for noisy image-text pairs [6].")
     assert dangles("T2T-ViT finds it is because: 1) the tokenization fails [8].")
     assert not dangles("T2T-ViT finds it is possible to train ViTs from scratch [8].")
+    # "the challenge" closing its clause is one named before; "the challenge of X" names it.
+    assert dangles("CMD proposes a distillation framework to tackle the challenge [6].")
+    assert not dangles("Gen-L-Video tackles the challenge of long videos [2].")
     twice = (
         "The proposed Towards Cross-modal Backward-compatible Representation Learning, Towards "
         "Cross-modal Backward-compatible Representation Learning, is a new solution [4]."
