@@ -2,7 +2,7 @@
 
 A researcher's topic often lists its own parts: "Teacher-student pseudo-labelling for object
 detection with scarce labels: semi-supervised, few-shot, source-free and 3D settings". A survey
-of it has those parts as its sections, and a reader looks for them (two blind reads of our
+of it has those parts as its sections, and a reader looks for them (a blind read of our
 drafts asked for exactly that, against headings the grouping found by itself). The judging
 model lists the parts; each part must be made of the topic's own words, so a reply that
 invents a part, or merely says the topic again, lists nothing. The papers then go to the part
