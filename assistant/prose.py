@@ -66,6 +66,8 @@ def plain_text(text: str) -> str:
     # TeX's quotes: ``implicit knowledge'' -> “implicit knowledge”, `PolyFace' -> ‘PolyFace’.
     out = re.sub(r"``([^`'\"]{1,80})(?:''|\")", r"“\1”", out)  # closed either way
     out = re.sub(r"`([^`'\s][^`']{0,79})['`]", r"‘\1’", out)
+    # A listing that lost the backslash of "384\times384": "384times384" -> "384×384".
+    out = re.sub(r"(?<=\d)times(?=\d)", "×", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 

@@ -109,18 +109,21 @@ def _closest(
 ) -> tuple[dict[str, str], dict[str, bool]]:
     """Per paper id: the part its best sentence (or title) is closest to among the parts
     whose own words it uses, each part read within the topic ("Clustering" alone is any
-    clustering), and whether there is such a part. A part's own words are those the other
-    parts lack ("pruning" of "Token pruning" beside "Token merging"): a heading says of each
-    paper under it that it is about those words, which a quantization paper close to "Token
-    pruning" in vector space is not."""
+    clustering), and whether there is such a part. A part's own words are those no other
+    part has ("pruning" of "Token pruning" beside "Token merging"; "long" of "Long videos"
+    beside "Video generation"): a heading says of each paper under it that it is about
+    those words, which a quantization paper close to "Token pruning" in vector space is
+    not."""
     queries = [f"{name} ({topic})" for name in names]
     scores: dict[str, list[float]] = {p.id: [0.0] * len(queries) for p in papers}
     for i, query in enumerate(queries):
         for e in searcher.evidence(query, papers, bar=0.0, lead_bar=0.0):
             scores[e.paper.id][i] = e.best
     vocab = [_words(name) for name in names]
-    shared = set.intersection(*vocab)
-    own = [words - shared or words for words in vocab]
+    own = [
+        words - set().union(*(other for j, other in enumerate(vocab) if j != i)) or words
+        for i, words in enumerate(vocab)
+    ]
     closest, fits = {}, {}
     for paper in papers:
         said = _words(f"{paper.title} {paper.abstract}")

@@ -288,6 +288,13 @@ _NAMED_AFTER = re.compile(
 )
 
 
+# "Video DataFlywheel introduces the Video DataFlywheel framework, which ...": the name
+# before its noun.
+_NAMED_BEFORE = re.compile(
+    rf"^(?P<name>[^,:;]{{2,60}}?) (?P<verb>[a-z]+) the (?P=name) (?P<noun>{_NOUN_WORD})"
+)
+
+
 # "IRRA proposes a framework called IRRA that ...": without the name, "called" goes too.
 _CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
 
@@ -303,13 +310,20 @@ _NAMED_TO = re.compile(
 )
 
 
+def _article(noun: str) -> str:
+    """ "framework" -> "a framework", "approach" -> "an approach"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def named_once(sentence: str) -> str:
     """ "X proposes X, a strategy ..." -> "X proposes a strategy ..." ("X (Y) proposes ..."
     when the second X has an acronym Y); "X proposes X, which shows ..." -> "X shows ...";
     "X proposes X to optimize ..." -> "X is proposed to optimize ..."; "X presents a new
-    architecture X for ..." -> "X presents a new architecture for ..."."""
+    architecture X for ..." -> "X presents a new architecture for ..."; "X introduces the X
+    framework" -> "X introduces a framework"."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
+    s = _NAMED_BEFORE.sub(lambda m: f"{m['name']} {m['verb']} {_article(m['noun'])}", s, count=1)
     s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {_CALLED.sub('', m['said'])}", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 

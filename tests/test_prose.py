@@ -20,6 +20,8 @@ from assistant.prose import MAX_WORDS, is_clean, plain_text
         ("a loss `ArcNegFace', the model's own", "a loss ‘ArcNegFace’, the model's own"),
         ('with a ``soft" convolutional bias', "with a “soft” convolutional bias"),
         ("a loss `ArcNegFace` and", "a loss ‘ArcNegFace’ and"),
+        # A listing that lost the backslash (T2T-ViT's abstract); "3 times" is a word.
+        ("resolution 384times384, 3 times faster", "resolution 384×384, 3 times faster"),
     ],
 )
 def test_latex_in_abstracts_becomes_plain_text(raw, plain):
@@ -229,6 +231,11 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
         (  # the name after the noun it names
             "DeepStack presents a new architecture DeepStack for LMMs [2].",
             "DeepStack presents a new architecture for LMMs [2].",
+        ),
+        (  # the name before its noun
+            "Video DataFlywheel introduces the Video DataFlywheel framework, which refines "
+            "annotations [8].",
+            "Video DataFlywheel introduces a framework, which refines annotations [8].",
         ),
         (  # "called" goes with the name it introduced
             "IRRA proposes a novel framework called IRRA that aligns tokens [1].",
