@@ -184,23 +184,25 @@ def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
     """A sentence that opens "The paper “<title>” ..." or, citing one paper, "The paper ..."
     or "The authors ..." opened with that paper's name instead: "Mug-STAN proposes ... [2]",
     "Liu et al. propose ... [1]"."""
-    m = _THE_PAPER.match(sentence.strip())
-    if not m:
-        authors = _THE_AUTHORS.match(sentence.strip())
-        cited = sorted(set(markers(sentence)) & set(papers))
-        if not authors or len(cited) != 1:
+    s = sentence.strip()
+    cited = sorted(set(markers(s)) & set(papers))
+    if authors := _THE_AUTHORS.match(s):
+        if len(cited) != 1:
             return sentence
-        n, rest = cited[0], sentence.strip()[authors.end() :]
+        n, rest = cited[0], s[authors.end() :]
         agreeing = rest if names_several(papers[n]) else singular_verb(rest)
         return _opened_with_name(agreeing, n, papers[n])
+    m = _THE_PAPER.match(s)
+    if not m:
+        return sentence
     if m.group(1):
         quoted = _title_key(m.group(1))
         found = [n for n, p in papers.items() if _title_key(p.title) == quoted]
     else:
-        found = sorted(set(markers(sentence)) & set(papers))
+        found = cited
     if len(found) != 1:
         return sentence
-    return _opened_with_name(sentence.strip()[m.end() :], found[0], papers[found[0]])
+    return _opened_with_name(s[m.end() :], found[0], papers[found[0]])
 
 
 # What an abstract sentence opens with when it leans on text around it ("However, ...",

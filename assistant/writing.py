@@ -495,10 +495,8 @@ def themed(topic: str, papers: list[Paper], searcher: Searcher, drafter: Drafter
             outline = [(name, _by_year(group)) for name, group in parts]
             if rest:
                 taken = {name.lower() for name, _ in outline}
-                name = drafter.theme_name(topic, rest, taken) or _theme_name(rest, papers)
-                if name.lower() in taken:
-                    name = f"{name} ({short_name(rest[0])} and others)"
-                outline.append((name, _by_year(rest)))
+                unnamed = [(_theme_name(rest, papers), _by_year(rest))]
+                outline += named_themes(topic, unnamed, drafter, taken)
             return outline
     return named_themes(topic, theme_groups(papers, searcher), drafter)
 
@@ -536,12 +534,16 @@ def _evidence_paragraph(group: list[tuple[int, Paper]]) -> list[str]:
 
 
 def named_themes(
-    topic: str, themes: list[tuple[str, list[Paper]]], drafter: Drafter | None
+    topic: str,
+    themes: list[tuple[str, list[Paper]]],
+    drafter: Drafter | None,
+    taken: set[str] | None = None,
 ) -> list[tuple[str, list[Paper]]]:
-    """Each theme named by the model as a survey would, the title-word name where it fails."""
+    """Each theme named by the model as a survey would, the title-word name where it fails;
+    none named as one in ``taken`` (lower-cased headings already used) or as another."""
     if drafter is None:
         return themes
-    taken: set[str] = set()
+    taken = set() if taken is None else set(taken)
     named = []
     for fallback, group in themes:
         name = drafter.theme_name(topic, group, taken) or fallback
