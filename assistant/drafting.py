@@ -245,11 +245,23 @@ _DANGLING = re.compile(
 )
 
 
+# An enumeration's item marker: "(i)", "ii)", "(2)" after a space or at the start.
+_ITEM = re.compile(r"(?:^|\s)\(?(i{1,3}|iv|v|vi{1,3}|[1-9])\)(?=\s)")
+
+
+def _part_of_a_list(sentence: str) -> bool:
+    """Whether the sentence holds one item of an enumeration the abstract spreads over several
+    sentences: a first item alone ("makes the following contributions: (i) they start ...")
+    or a later one without the first ("Finally, (iv) conducts ...")."""
+    items = [m.group(1) for m in _ITEM.finditer(sentence)]
+    return bool(items) and (items[0] not in ("i", "1") or len(items) == 1)
+
+
 def dangles(sentence: str) -> bool:
     """Whether a sentence names "this challenge" (problem, issue, limitation) that it does not
-    state, or gives the cause of an "it" it does not name: it refers to a sentence before
-    it."""
-    return bool(_DANGLING.search(sentence))
+    state, gives the cause of an "it" it does not name, or holds one item of a list spread
+    over several sentences: it refers to a sentence before or after it."""
+    return bool(_DANGLING.search(sentence)) or _part_of_a_list(sentence)
 
 
 def says_twice(sentence: str, run: int = 5) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from assistant.papers import Paper
@@ -176,13 +176,48 @@ def singular_verb(rest: str) -> str:
         return f"{_SINGULAR_OF[verb]} {tail}"
     if verb in _PLURAL_OF:
         return rest
-    if not (verb.isalpha() and verb.islower()) or verb.endswith("s"):
+    if not (verb.isalpha() and verb.islower()):
         return rest
-    if verb.endswith("y"):
-        verb = verb[:-1] + "ies"
-    else:
-        verb += "es" if verb.endswith(("sh", "ch", "x")) else "s"
-    return f"{verb} {tail}"
+    if verb.endswith("s") and not verb.endswith(_SIBILANT_S):
+        return rest  # "proposes" already, or not a verb
+    return f"{_with_s(verb)} {_coordinated(tail, _with_s)}"
+
+
+# Base forms ending in "s" that take "-es": "discuss", "address", "focus".
+_SIBILANT_S = ("ss", "us")
+# Words ending like nouns or adjectives: after "propose and", "evaluate" is a verb, while
+# "implementation" or "efficient" is not ("design and implementation of X").
+_NOT_A_BASE_VERB = re.compile(
+    r"(?:(?<![su])s|ed|ing|ly|ion|ment|ity|ness|ance|ence|al|ive|ous|ic|ful|ble|ent|ant|er|or)$"
+)
+
+
+def _with_s(verb: str) -> str:
+    """The third-person singular of a base form: "propose" -> "proposes"."""
+    if verb.endswith("y") and verb[-2:-1] not in ("a", "e", "o", "u"):
+        return verb[:-1] + "ies"
+    if verb.endswith(("sh", "ch", "x", "z", *_SIBILANT_S)) or verb in ("go", "do"):
+        return verb + "es"
+    return verb + "s"
+
+
+def _coordinated(tail: str, agree: Callable[[str], str]) -> str:
+    """The second verb of "craft and integrate X" in agreement too (``agree``: the first
+    verb's change): "crafts and integrates", "propose and evaluate"."""
+    m = re.match(r"(and|or) ([a-z]+)\b", tail)
+    if not m:
+        return tail
+    second = m.group(2)
+    base = second if agree is _with_s else _without_s(second) if second.endswith("s") else ""
+    if not base or _NOT_A_BASE_VERB.search(base) or base in _NOT_A_VERB_WORDS:
+        return tail
+    return f"{m.group(1)} {agree(second)}{tail[m.end() :]}"
+
+
+_NOT_A_VERB_WORDS = frozenset(
+    "the a an its their our this these that those then also further more most new other "
+    "both all each such two three one how what which when where why whether".split()
+)
 
 
 def plural_verb(rest: str) -> str:
@@ -196,13 +231,16 @@ def plural_verb(rest: str) -> str:
         return rest
     if not (verb.isalpha() and verb.islower()) or not verb.endswith("s") or verb.endswith("ss"):
         return rest
+    return f"{_without_s(verb)} {_coordinated(tail, _without_s)}"
+
+
+def _without_s(verb: str) -> str:
+    """The base form of a third-person singular: "proposes" -> "propose"."""
     if verb.endswith("ies"):
-        verb = verb[:-3] + "y"
-    elif verb.endswith(("shes", "ches", "xes")):
-        verb = verb[:-2]
-    else:
-        verb = verb[:-1]
-    return f"{verb} {tail}"
+        return verb[:-3] + "y"
+    if verb.endswith(("sses", "shes", "ches", "xes", "zes", "cuses", "oes")):
+        return verb[:-2]
+    return verb[:-1]
 
 
 # A connective that places a sentence in a list or an argument ("Lastly, ...", "Moreover,

@@ -257,6 +257,11 @@ def test_a_dangling_challenge_and_a_title_said_twice_are_recognised() -> None:
     # "the challenge" closing its clause is one named before; "the challenge of X" names it.
     assert dangles("CMD proposes a distillation framework to tackle the challenge [6].")
     assert not dangles("Gen-L-Video tackles the challenge of long videos [2].")
+    # One item of a list spread over sentences: the first alone, or a later one without it.
+    assert dangles("OvarNet makes the following contributions: (i) they start with CLIP-Attr [4].")
+    assert dangles("Finally, (iv) conducts a study of the design space [2].")
+    assert not dangles("X finds (i) the data and (ii) the loss matter [1].")
+    assert not dangles("X needs O(1) memory per token [1].")
     twice = (
         "The proposed Towards Cross-modal Backward-compatible Representation Learning, Towards "
         "Cross-modal Backward-compatible Representation Learning, is a new solution [4]."

@@ -102,6 +102,18 @@ def test_the_pronoun_i_is_first_person():
         ("We have shown X.", "Kim", False, "Kim has shown X."),
         ("We are the first to do X.", "Kim", False, "Kim is the first to do X."),
         ("We were the first.", "Kim", False, "Kim was the first."),
+        # "discuss" ends in "s" and is no singular; "employ" is no "emploies"; a second verb
+        # joined by "and" agrees too ("NVLM crafts and integrate" read in a draft).
+        ("We also discuss X.", "Kim", False, "Kim also discusses X."),
+        ("We focus on X.", "Kim", False, "Kim focuses on X."),
+        ("We employ X.", "Kim", False, "Kim employs X."),
+        ("We craft and integrate X.", "NVLM", False, "NVLM crafts and integrates X."),
+        (
+            "We design and implementation of X.",
+            "Kim",
+            False,
+            "Kim designs and implementation of X.",
+        ),
     ],
 )
 def test_an_adverb_before_the_verb_keeps_the_verb_in_agreement(sentence, who, several, expected):
