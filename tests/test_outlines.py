@@ -110,6 +110,11 @@ def test_an_outline_sent_as_one_line_is_read_by_its_numbers() -> None:
             "Mixture of experts",  # not "Work on mixture"
         ),
         (["Token Pruning for Vision Transformers", "Fast token pruning in LLMs"], "Token pruning"),
+        # No phrase shared: the phrase around the most distinctive word, not "Work on face".
+        (
+            ["Towards Flops-constrained Face Recognition", "Sub-center Face Embeddings"],
+            "Flops-constrained face recognition",
+        ),
     ],
 )
 def test_a_theme_without_a_model_is_named_by_the_phrase_its_titles_share(titles, name):
