@@ -25,6 +25,7 @@ from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.query import words
+from assistant.stance import uses_what_it_opposes, words_against
 from assistant.text import (
     method_name,
     named_once,
@@ -350,6 +351,7 @@ class Drafter:
     def __init__(self, model: ChatModel):
         self.model = model
         self._facts: dict[str, str] = {}
+        self._against: dict[str, set[str]] = {}
         # Headings come from the judging model (the 1.5B one locally): on 13 themes of 4
         # development topics the 0.5B model named 6 "Self-supervised ..." whatever they held
         # ("Self-supervised search" for architecture search); the 1.5B named each after its
@@ -386,8 +388,15 @@ class Drafter:
         except LLMError:
             return ""
 
+    def against(self, paper: Paper) -> set[str]:
+        """The words ``paper``'s abstract uses only against something (computed once)."""
+        if paper.id not in self._against:
+            self._against[paper.id] = words_against(plain_text(paper.abstract))
+        return self._against[paper.id]
+
     def check(self, sentence: str, papers: dict[int, Paper]) -> str | None:
-        """A written sentence if it is clean and grounded in the papers it cites."""
+        """A written sentence if it is clean and grounded in the papers it cites, and does not
+        have a paper use what its abstract speaks against (:mod:`assistant.stance`)."""
         s = named_once(plain_text(" ".join(sentence.split()).strip(" -*•\"'")))
         s = re.sub(r"\b([\w-]+) \(\1\)", r"\1", s)  # "PyramidDrop (PyramidDrop)"
         names = tuple(called(p) for p in papers.values())
@@ -398,7 +407,11 @@ class Drafter:
         cited = markers(s)
         if len(cited) == 1 and cited[0] in papers and restates_title(s, papers[cited[0]]):
             return None  # the title said again is no sentence about the paper
-        return grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
+        ok = grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
+        cited_papers = {n: papers[n] for n in markers(ok or "") if n in papers}
+        if ok and uses_what_it_opposes(ok, {n: self.against(p) for n, p in cited_papers.items()}):
+            return None  # "It leverages non-generalizable temporal modeling" (an obstacle)
+        return ok
 
     def _kept(self, reply: str, papers: dict[int, Paper], theme: str = "") -> Written:
         """The reply's sentences that cite a paper and pass the checks, in order (``theme``:

@@ -278,3 +278,63 @@ def test_a_heading_in_other_words_of_one_already_used_is_refused() -> None:
     again = "Video-Language Pretraining and Image-Text Adaptation"
     assert Drafter._heading(again, "video", papers, taken) is None
     assert Drafter._heading("Video-language pretraining", "video", papers, set()) is not None
+
+
+# Abstracts in the shape of the two the blind reads found inverted: obstacles named in one
+# sentence, a baseline brought in by "compared with".
+_STAN = make_paper(
+    "stan",
+    title="STAN: Adapting Image-Language Models to Video",
+    abstract=(
+        "We study image-to-video transfer and find two key obstacles impeding it: "
+        "non-generalizable temporal modeling and partially misaligned video-text data. "
+        "To address these challenges, we propose STAN, a branch of spatial-temporal modules "
+        "that enables generalizable temporal modeling and suppresses misalignment. "
+        "STAN improves adaptation of CLIP on video-text retrieval."
+    ),
+)
+_COOP = make_paper(
+    "coop",
+    title="CoOp: Learning to Prompt for Vision-Language Models",
+    abstract=(
+        "We propose CoOp, which models a prompt's context words with learnable vectors for "
+        "adapting CLIP-like vision-language models to image recognition. CoOp generalizes "
+        "across domains well compared with the zero-shot model using hand-crafted prompts."
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "inverted"),
+    [
+        # What the paper overcomes, said as what it uses.
+        (
+            "STAN leverages non-generalizable temporal modeling and partially misaligned "
+            "video-text data to adapt CLIP [1].",
+            True,
+        ),
+        ("CoOp adapts CLIP-like vision-language models using hand-crafted prompts [2].", True),
+        # What it overcomes said as overcome, its own means as used, the baseline as baseline.
+        (
+            "STAN addresses non-generalizable temporal modeling and misaligned video-text "
+            "data [1].",
+            False,
+        ),
+        (
+            "STAN uses spatial-temporal modules to enable generalizable temporal modeling [1].",
+            False,
+        ),
+        ("CoOp generalizes better than the zero-shot model using hand-crafted prompts [2].", False),
+        ("CoOp uses learnable context vectors instead of hand-crafted prompts [2].", False),
+    ],
+)
+def test_a_sentence_that_has_a_paper_use_what_it_overcomes_is_refused(sentence, inverted):
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from assistant.stance import uses_what_it_opposes, words_against
+
+    against = {1: words_against(_STAN.abstract), 2: words_against(_COOP.abstract)}
+    assert uses_what_it_opposes(sentence, against) is inverted
+    # The drafter's check refuses it (never asked: the sentence is given).
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
+    assert (drafter.check(sentence, {1: _STAN, 2: _COOP}) is None) is inverted
