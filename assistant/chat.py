@@ -224,12 +224,13 @@ class ChatSession:
         if last is None or last.kind not in ("related work", OUTLINE_KIND):
             return None
         model = rewriter(self.answerer)
+        frequency = self.answerer.searcher.frequency
         if (edited := parse_outline(text, last)) is not None:
-            return write_outline(last.topic, edited, model)
+            return write_outline(last.topic, edited, model, frequency=frequency)
         if _WRITE_IT.match(text) and last.kind == OUTLINE_KIND:
-            return write_outline(last.topic, outline_of(last), model)
+            return write_outline(last.topic, outline_of(last), model, frequency=frequency)
         if _FORMAL.match(text) and last.kind == "related work":
-            return write_outline(last.topic, outline_of(last), model, formal=True)
+            return write_outline(last.topic, outline_of(last), model, True, frequency)
         if _SHOW_OUTLINE.match(text):
             draft = outline_draft(last.topic, outline_of(last))
         elif _ANOTHER_OUTLINE.match(text):
@@ -329,7 +330,7 @@ def respond(
     if request.intent == "review":
         draft = review_outline(request.topic, searcher, filters, topics, model)
     elif request.intent == "compare":
-        draft = compare([searcher.papers[pid] for pid in request.papers], model)
+        draft = compare([searcher.papers[pid] for pid in request.papers], model, searcher.frequency)
     elif request.intent == "summarize":
         draft = summarize(searcher.papers[request.papers[0]], model)
     if draft is not None:
@@ -384,7 +385,9 @@ def summarize_action(req: ActionRequest) -> Iterator[str | Reply]:
 def compare_action(req: ActionRequest) -> Iterator[str | Reply]:
     """A table and paragraph for 2 to 6 papers named in the text: "A, B and C", or "A; B"."""
     searcher = req.answerer.searcher
-    draft = compare([resolve_paper(n, searcher) for n in split_names(req.text)], req.writer)
+    draft = compare(
+        [resolve_paper(n, searcher) for n in split_names(req.text)], req.writer, searcher.frequency
+    )
     yield draft.text
     yield draft
 

@@ -21,6 +21,7 @@ from assistant.citations import (
     paper_facts,
 )
 from assistant.errors import LLMError
+from assistant.frequency import DocumentFrequency
 from assistant.llm import ChatModel, Message
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
@@ -346,10 +347,13 @@ class Drafter:
 
     Args:
         model: the model that writes (the bundled one, or an endpoint).
+        frequency: the collection's document frequency, by which a sentence on what papers
+            share must name something particular to them (None: not asked).
     """
 
-    def __init__(self, model: ChatModel):
+    def __init__(self, model: ChatModel, frequency: DocumentFrequency | None = None):
         self.model = model
+        self.frequency = frequency
         self._facts: dict[str, str] = {}
         self._against: dict[str, set[str]] = {}
         # Headings come from the judging model (the 1.5B one locally): on 13 themes of 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -17,6 +17,7 @@ from assistant.config import DEFAULT_COLLECTION
 from assistant.errors import QuestionError, StorageError
 from assistant.evidence import Evidence, select_evidence
 from assistant.filters import FilterIndex, Filters
+from assistant.frequency import DocumentFrequency
 from assistant.index import TITLES_DIR, Store, chroma_fault
 from assistant.papers import Paper
 from assistant.query import (
@@ -329,6 +330,11 @@ class Searcher:
         if self._author_names is None:
             self._author_names = sorted({a for p in self.papers.values() for a in p.authors})
         return self._author_names
+
+    @cached_property
+    def frequency(self) -> DocumentFrequency:
+        """How many of the collection's papers use each content word (built on first use)."""
+        return DocumentFrequency(self.papers.values())
 
     def categories(self) -> set[str]:
         """The category codes the collection's papers carry."""

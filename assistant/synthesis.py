@@ -15,6 +15,7 @@ import re
 
 from assistant.citations import claims, content_words, markers, phrasing, support
 from assistant.drafting import Drafter, called, dangles, repeats_claim
+from assistant.frequency import DocumentFrequency
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.roles import contribution, roles
@@ -113,6 +114,9 @@ def shared_phrase(drafter: Drafter, theme: str, two: list[Paper]) -> str:
     both = content_words(drafter.facts(two[0])) & content_words(drafter.facts(two[1]))
     said = re.findall(r"[A-Za-z][\w-]*", " ".join([two[0].title, *method]))
     shared = list(dict.fromkeys(w.lower() for w in said if set() < content_words(w) <= both))
+    if drafter.frequency is not None:  # the words few papers use first: what is theirs
+        counts = drafter.frequency.counts
+        shared.sort(key=lambda w: min(counts[x] for x in content_words(w)))
     request = (
         f"Section: {plain_text(theme)}\nPapers:\n{lines}\n"
         f"Words both papers use: {', '.join(shared[:15])}"
@@ -122,6 +126,8 @@ def shared_phrase(drafter: Drafter, theme: str, two: list[Paper]) -> str:
     phrase = phrase.strip(" .\"'")
     if len(content_words(phrase)) < 3 or len(phrase.split()) > 14 or not is_clean(phrase):
         return ""  # "train and infer" says nothing a reader could use
+    if drafter.frequency is not None and not particular(phrase, theme, drafter.frequency):
+        return ""  # "learn from data to improve matching": what most papers of the field say
     if phrase[:1].isupper() and phrase.split()[0][1:].islower():
         phrase = phrase[0].lower() + phrase[1:]  # "Prune tokens ..." -> "prune tokens ..."
     first = phrase.split()[0]
@@ -136,6 +142,14 @@ def shared_phrase(drafter: Drafter, theme: str, two: list[Paper]) -> str:
     }
     head, *rest = phrase.split(" ")
     return " ".join([head, *(written.get(w.lower(), w) if w.islower() else w for w in rest)])
+
+
+def particular(phrase: str, theme: str, frequency: DocumentFrequency) -> bool:
+    """Whether ``phrase`` names something few papers of the collection say, beyond its
+    section's heading ``theme`` ("prune redundant visual tokens", not "perform image
+    segmentation tasks" nor, under "Semi-supervised segmentation", "learn semi-supervised
+    segmentation")."""
+    return any(frequency.particular(w) for w in content_words(phrase) - content_words(theme))
 
 
 def thread_sentence(

@@ -27,6 +27,7 @@ from assistant.drafting import (
     restates_title,
 )
 from assistant.errors import QuestionError
+from assistant.frequency import DocumentFrequency
 from assistant.likelihood import Scorer
 from assistant.llm import ChatModel, LLMError
 from assistant.papers import Paper
@@ -212,7 +213,9 @@ def summarize(paper: Paper, model: ChatModel | None = None) -> Draft:
     )
 
 
-def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
+def compare(
+    papers: list[Paper], model: ChatModel | None = None, frequency: DocumentFrequency | None = None
+) -> Draft:
     """A table of 2 to 6 papers and a paragraph on how they relate.
 
     With a model the cells are short phrases it reads from each abstract (task, method, data,
@@ -221,7 +224,7 @@ def compare(papers: list[Paper], model: ChatModel | None = None) -> Draft:
     """
     if not 2 <= len(papers) <= 6:
         raise QuestionError("compare takes 2 to 6 papers")
-    drafter = Drafter(model) if model is not None else None
+    drafter = Drafter(model, frequency) if model is not None else None
     citations = [Citation(n, p, []) for n, p in enumerate(papers, 1)]
     table = []
     for c in citations:
@@ -622,11 +625,15 @@ def related_work_steps(
     """Related work as it is written: the outline (text), each paragraph (text), the Draft
     (see :func:`related_work_outline` and :func:`write_outline`)."""
     topic, outline = related_work_outline(topic, searcher, model, filters, topics)
-    yield from write_outline(topic, outline, model)
+    yield from write_outline(topic, outline, model, frequency=searcher.frequency)
 
 
 def write_outline(
-    topic: str, outline: Outline, model: ChatModel | None = None, formal: bool = False
+    topic: str,
+    outline: Outline,
+    model: ChatModel | None = None,
+    formal: bool = False,
+    frequency: DocumentFrequency | None = None,
 ) -> Iterator[str | Draft]:
     """A paragraph per theme of ``outline``: the outline (text), each paragraph (text), the
     Draft.
@@ -641,7 +648,7 @@ def write_outline(
     if not outline:
         yield Draft("related work", topic, NOTHING_ON_TOPIC, [])
         return
-    drafter = Drafter(model) if model is not None else None
+    drafter = Drafter(model, frequency) if model is not None else None
     numbered_outline = _numbered(outline)
     numbered = {n: p for _, group in numbered_outline for n, p in group}
     yield outline_text(topic, numbered_outline) + "\n\n"
@@ -712,7 +719,7 @@ def review_outline(
 ) -> Draft:
     """Sections with a one-line scope, the papers under each, a line per paper (written by
     the model and checked, else the paper's own method sentence)."""
-    drafter = Drafter(model) if model is not None else None
+    drafter = Drafter(model, searcher.frequency) if model is not None else None
     topic, themes = _topic_themes(topic, searcher, filters, topics, drafter)
     if not themes:
         return Draft("review outline", topic, NOTHING_ON_TOPIC, [])

@@ -338,3 +338,26 @@ def test_a_sentence_that_has_a_paper_use_what_it_overcomes_is_refused(sentence, 
     # The drafter's check refuses it (never asked: the sentence is given).
     drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
     assert (drafter.check(sentence, {1: _STAN, 2: _COOP}) is None) is inverted
+
+
+def test_a_shared_phrase_must_name_something_few_papers_say() -> None:
+    from assistant.frequency import DocumentFrequency
+    from assistant.synthesis import particular
+
+    # Twenty papers on segmentation that all learn from data; two of them prune tokens.
+    papers = [
+        make_paper(f"s{i}", title=f"Segmentation model {i}", abstract="We learn from data.")
+        for i in range(18)
+    ]
+    papers += [
+        make_paper(f"t{i}", title="Token pruning", abstract="We prune redundant visual tokens.")
+        for i in range(2)
+    ]
+    frequency = DocumentFrequency(papers)
+    assert frequency.size == 20
+    assert particular("prune redundant visual tokens", "Efficient models", frequency)
+    assert not particular("learn from data to improve segmentation", "Models", frequency)
+    # What the heading says is no news in its section.
+    assert not particular(
+        "prune redundant visual tokens", "Redundant visual token pruning", frequency
+    )
