@@ -136,8 +136,10 @@ def evidence_listing(numbered: dict[int, tuple[Paper, list[str]]]) -> str:
 
 
 # A sentence that goes on about the paper of the sentence before it.
+# "Their results demonstrate ...", "The solution is ...": about the paper of the sentence before.
 _CONTINUES = re.compile(
-    r"^(it|they|this (method|approach|model|work|framework)|the method)\b", re.I
+    r"^(it|its|they|their|this (method|approach|model|work|framework)|the (method|solution))\b",
+    re.I,
 )
 # "Paper [2] proposes ...", "[2] proposes ...": the model refers to the listing's numbers.
 _BY_NUMBER = re.compile(r"^(?:the )?(?:paper |work |study )?\[(\d+)\]\s+(?=[a-z])", re.I)

@@ -59,6 +59,10 @@ def test_a_sentence_leaning_on_a_sentence_before_it_is_recognised(
         ("These components also help the students of [2] and [3].", False),
         ("Unlike these, ScaleKD aligns the teacher's features with the student's [3].", False),
         ("ScaleKD aligns the teacher's features with the student's [3].", False),
+        # "Their results" after another paper's sentence reads as that paper's (a blind read).
+        ("Their results demonstrate that the adapter matches fine-tuning [3].", True),
+        ("Their results demonstrate that the adapter matches fine-tuning [2].", False),
+        ("The solution is demonstrated on eight video datasets [3].", True),
     ],
 )
 def test_a_sentence_pointing_back_must_cite_the_paper_before_it(
