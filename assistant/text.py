@@ -178,13 +178,14 @@ def singular_verb(rest: str) -> str:
         return rest
     if not (verb.isalpha() and verb.islower()):
         return rest
-    if verb.endswith("s") and not verb.endswith(_SIBILANT_S):
-        return rest  # "proposes" already, or not a verb
+    if verb.endswith("s") and (not verb.endswith(_SIBILANT_S) or verb in _NOT_VERBS_IN_S):
+        return rest  # "proposes" already, or not a verb ("CLIP versus ALIGN")
     return f"{_with_s(verb)} {_coordinated(tail, _with_s)}"
 
 
 # Base forms ending in "s" that take "-es": "discuss", "address", "focus".
 _SIBILANT_S = ("ss", "us")
+_NOT_VERBS_IN_S = frozenset("plus versus thus across less unless class bus".split())
 # Words ending like nouns or adjectives: after "propose and", "evaluate" is a verb, while
 # "implementation" or "efficient" is not ("design and implementation of X").
 _NOT_A_BASE_VERB = re.compile(
