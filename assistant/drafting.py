@@ -135,8 +135,8 @@ def evidence_listing(numbered: dict[int, tuple[Paper, list[str]]]) -> str:
     return "\n\n".join(blocks)
 
 
-# A sentence that goes on about the paper of the sentence before it.
-# "Their results demonstrate ...", "The solution is ...": about the paper of the sentence before.
+# A sentence that goes on about the paper of the sentence before it ("It prunes ...", "Their
+# results demonstrate ...", "The solution is ...").
 _CONTINUES = re.compile(
     r"^(it|its|they|their|this (method|approach|model|work|framework)|the (method|solution))\b",
     re.I,
