@@ -441,33 +441,31 @@ def _theme_name(group: list[Paper], everyone: list[Paper]) -> str:
         w for p in group for w in set(words(p.title)) if w not in THEME_STOP and len(w) > 2
     )
     outside = Counter(w for p in everyone for w in set(words(p.title)) if w not in THEME_STOP)
-    scored = sorted(
-        inside, key=lambda w: (-(inside[w] / len(group) - 0.5 * outside[w] / len(everyone)), w)
-    )
+    # How distinctive a title word is of the group: its share inside less half its share in all.
+    weight = {w: inside[w] / len(group) - 0.5 * outside[w] / len(everyone) for w in inside}
     # The title phrase (two or three words in a row, a stop word only inside) most of the
     # group shares, else its most distinctive title word: "Token pruning", "Mixture of
     # experts", not "Token And Pruning" or "Work on mixture".
-    phrases = Counter(phrase for p in group for phrase in set(_title_phrases(words(p.title))))
+    per_title = [list(dict.fromkeys(_title_phrases(words(p.title)))) for p in group]
+    phrases = Counter(phrase for found in per_title for phrase in found)
     shared = sorted(
         (ph for ph, c in phrases.items() if c >= 2), key=lambda ph: (-phrases[ph], -len(ph), ph)
     )
     if shared:
         return " ".join(shared[0]).capitalize()
-    if not scored:
+    if not weight:
         return "Other work"
+    top = min(weight, key=lambda w: (-weight[w], w))
     # Else the title phrase around its most distinctive word: "Face recognition", not "Work on
     # face" (three of thirty drafts of 6 December had such a heading).
-    weight = {w: inside[w] / len(group) - 0.5 * outside[w] / len(everyone) for w in inside}
-    around = list(
-        dict.fromkeys(ph for p in group for ph in _title_phrases(words(p.title)) if scored[0] in ph)
-    )
+    around = [ph for ph in phrases if top in ph]  # in the order the titles give them
     if around:  # the most distinctive words, then the shortest, then the first paper's
+        order = {ph: i for i, ph in enumerate(around)}
         best = max(
-            around,
-            key=lambda ph: (sum(weight.get(w, 0.0) for w in ph), -len(ph), -around.index(ph)),
+            around, key=lambda ph: (sum(weight.get(w, 0.0) for w in ph), -len(ph), -order[ph])
         )
         return " ".join(best).capitalize()
-    return f"Work on {scored[0]}"
+    return f"Work on {top}"
 
 
 def _title_phrases(ws: list[str]) -> Iterator[tuple[str, ...]]:
