@@ -224,17 +224,17 @@ class ChatSession:
         if last is None or last.kind not in ("related work", OUTLINE_KIND):
             return None
         model = rewriter(self.answerer)
-        frequency = self.answerer.searcher.frequency
+        searcher = self.answerer.searcher
         if (edited := parse_outline(text, last)) is not None:
-            return write_outline(last.topic, edited, model, frequency=frequency)
+            return write_outline(last.topic, edited, model, frequency=searcher.frequency)
         if _WRITE_IT.match(text) and last.kind == OUTLINE_KIND:
-            return write_outline(last.topic, outline_of(last), model, frequency=frequency)
+            return write_outline(last.topic, outline_of(last), model, frequency=searcher.frequency)
         if _FORMAL.match(text) and last.kind == "related work":
-            return write_outline(last.topic, outline_of(last), model, True, frequency)
+            return write_outline(last.topic, outline_of(last), model, True, searcher.frequency)
         if _SHOW_OUTLINE.match(text):
             draft = outline_draft(last.topic, outline_of(last))
         elif _ANOTHER_OUTLINE.match(text):
-            outline = regroup(last.topic, outline_of(last), self.answerer.searcher, model)
+            outline = regroup(last.topic, outline_of(last), searcher, model)
             draft = outline_draft(last.topic, outline)
         else:
             return None
