@@ -75,6 +75,33 @@ def test_resolve_paper_by_title_method_name_id_and_did_you_mean(searcher):
         resolve_paper("Quantum Gravity Loops For Birds", searcher)
 
 
+def test_the_collections_own_inversions_and_empty_shared_phrases_are_refused(searcher):
+    """On the indexed collection (no model asked): the two inversions blind reads found in
+    drafts are refused, their papers' own claims pass; the collection's word counts tell a
+    particular shared phrase from one most papers could say."""
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from assistant.synthesis import particular
+
+    stan = resolve_paper("Mug-STAN", searcher)
+    coop = resolve_paper("Learning to Prompt for Vision-Language Models", searcher)
+    papers = {1: stan, 2: coop}
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))
+    inverted = [
+        "Mug-STAN leverages non-generalizable temporal modeling and partially misaligned "
+        "video-text data to adapt image-language models [1].",
+        "CoOp adapts CLIP-like vision-language models for downstream image recognition "
+        "using hand-crafted prompts [2].",
+    ]
+    assert [drafter.check(s, papers) for s in inverted] == [None, None]
+    kept = "CoOp adapts CLIP-like vision-language models for downstream image recognition [2]."
+    assert drafter.check(kept, papers) == kept
+    frequency = searcher.frequency
+    assert frequency.size == len(searcher.papers)
+    assert particular("prune redundant visual tokens", "Efficient inference", frequency)
+    assert not particular("learn from data to improve matching", "Matching", frequency)
+
+
 def test_summary_has_problem_method_result_from_the_abstract(searcher):
     paper = resolve_paper("InternVL3", searcher)
     draft = summarize(paper)
