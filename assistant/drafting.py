@@ -31,6 +31,7 @@ from assistant.text import (
     method_name,
     named_once,
     names_several,
+    own_names,
     plural_verb,
     prose_sentences,
     short_name,
@@ -141,6 +142,9 @@ _CONTINUES = re.compile(
     r"^(it|its|they|their|this (method|approach|model|work|framework)|the (method|solution))\b",
     re.I,
 )
+# "**Performance**: The paper achieves ...", "**Token slimming.** Zong et al. ...": a bold label
+# the model puts before a sentence, as in a list; the sentence is what follows it.
+_LABEL = re.compile(r"^\s*(?:\*\*)?[^*\n]{1,80}?(?:[:.]\s*\*\*|\*\*\s*[:.])\s*")
 # "Paper [2] proposes ...", "[2] proposes ...": the model refers to the listing's numbers.
 _BY_NUMBER = re.compile(r"^(?:the )?(?:paper |work |study )?\[(\d+)\]\s+(?=[a-z])", re.I)
 
@@ -182,6 +186,13 @@ def _title_key(text: str) -> str:
 # "The authors propose ... [3]": whose authors, in a paragraph about several papers, only the
 # marker says.
 _THE_AUTHORS = re.compile(r"^the (?:authors|researchers)\s+(?=[a-z])", re.IGNORECASE)
+# "The proposed model achieves ... [6]", "The proposed Mug-STAN method investigates ... [8]":
+# the paper's method named by what it is, before (or instead of) its name.
+_THE_PROPOSED = re.compile(
+    r"^the (?:proposed|new) (?:(?P<name>[^,;]{1,40}?) )?(?:model|method|approach|framework|"
+    r"technique|architecture|network|system|pipeline|algorithm)\s+(?=[a-z])",
+    re.IGNORECASE,
+)
 
 
 def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
@@ -196,6 +207,16 @@ def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
         n, rest = cited[0], s[authors.end() :]
         agreeing = rest if names_several(papers[n]) else singular_verb(rest)
         return _opened_with_name(agreeing, n, papers[n])
+    if (proposed := _THE_PROPOSED.match(s)) and len(cited) == 1:
+        # Named by the name its paper gives it (a singular, as "the proposed model" was),
+        # else by the paper; another name ("The proposed EWA technique") is left as written.
+        n, named, rest = cited[0], proposed.group("name"), s[proposed.end() :]
+        own = own_names(papers[n])
+        if named is None and not own:
+            return _opened_with_name(rest, n, papers[n])
+        if named is not None:
+            own = [x for x in own if _title_key(x) == _title_key(named)]
+        return f"{plain_text(own[0])} {rest}" if own else sentence
     m = _THE_PAPER.match(s)
     if not m:
         return sentence
@@ -299,7 +320,10 @@ _OF_THE_INPUT = re.compile(
 )
 _OF_SEVERAL = re.compile(
     r"\b(?:both|these|those|all|the|several|many|multiple|various) "
-    r"(?:two |three |four |five |\d+ )?(?:papers|works|studies)\b",
+    r"(?:two |three |four |five |\d+ )?(?:papers|works|studies)\b|"
+    # "..., while the previous paper achieved similar results [6]": another paper, not cited
+    r"\bthe (?:previous|preceding|other|former|latter|first|second) "
+    r"(?:papers?|works?|stud(?:y|ies)|methods?|approach(?:es)?)\b",
     re.IGNORECASE,
 )
 
@@ -314,9 +338,15 @@ def speaks_of_its_input(sentence: str) -> bool:
 
 def repeats_claim(sentence: str, earlier: str) -> bool:
     """Whether ``sentence`` says again what ``earlier`` said: four in five of its content
-    words are the earlier sentence's."""
-    mine = _content_words(sentence)
-    return bool(mine) and len(mine & _content_words(earlier)) >= 0.8 * len(mine)
+    words are the earlier sentence's, or it holds four in five of the earlier sentence's and
+    adds at most half as many of its own (the same claim with a qualifier added)."""
+    mine, theirs = _content_words(sentence), _content_words(earlier)
+    shared = len(mine & theirs)
+    if not mine or not theirs:
+        return False
+    return shared >= 0.8 * len(mine) or (
+        shared >= 0.8 * len(theirs) and len(mine - theirs) <= 0.5 * shared
+    )
 
 
 def restates_title(sentence: str, paper: Paper) -> bool:
@@ -426,7 +456,7 @@ class Drafter:
         out = Written()
         previous: list[int] = []
         for s in prose_sentences(reply.replace("\n", " ")):
-            s = _named(s, papers)
+            s = _named(_LABEL.sub("", s), papers)
             if not markers(s):
                 # "It prunes ...", right after a sentence about [n], is about [n] too; "The
                 # authors propose X" is about the one paper whose abstract supports it.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant import subtopics, synthesis, themes
+from assistant.acronyms import introduced
 from assistant.citations import Citation, finalize, markers
 from assistant.drafting import (
     COMPARE_PROMPT,
@@ -259,6 +260,7 @@ def compare(
                 if c.n not in cited and (s := evidence_sentence(c.paper, c.n)):
                     body.append(s)
                     counts["evidence_sentences"] += 1
+    body = introduced(body, {c.n: c.paper for c in citations})
     if not body:
         shared = _shared_terms(papers)
         lead = (
@@ -653,6 +655,7 @@ def write_outline(
     prompt = PARAGRAPH_PROMPT + (FORMAL_REGISTER if formal else "")
     paragraphs, notes = [], []
     written = cut = from_abstracts = 0
+    abbreviations: set[str] = set()  # spelled out at their first use in the draft
     for name, group in numbered_outline:
         body: list[str] = []
         by_model: set[str] = set()
@@ -673,7 +676,7 @@ def write_outline(
             head, body = synthesis.synthesized(drafter, name, dict(group), body)
         written += len(head) + sum(s in by_model for s in body)
         from_abstracts += sum(s not in by_model for s in body)
-        body = head + body
+        body = introduced(head + body, {n: p for n, p in group}, abbreviations)
         kept = {n for s in body for n in markers(s)}
         lost = [p for n, p in group if n not in kept]
         notes += [

@@ -84,6 +84,12 @@ def test_a_sentence_pointing_back_must_cite_the_paper_before_it(
         ("The theme of masked image modeling is to learn representations [1].", True),
         ("Wang et al. on language involves several papers, each improving reasoning [11].", True),
         ("Several works prune visual tokens [1], [2].", False),
+        # a comparison with a paper it does not cite (a dev draft)
+        (
+            "It reaches 84% on ImageNet, while the previous paper achieved similar results [6].",
+            True,
+        ),
+        ("The former method prunes tokens [1].", True),
     ],
 )
 def test_a_sentence_about_its_own_evidence_is_recognised(sentence: str, meta: bool) -> None:
@@ -95,6 +101,34 @@ def test_a_claim_said_again_in_other_words_is_a_repeat() -> None:
     again = "The proposed method achieves new state-of-the-art results on all three datasets [1]."
     assert repeats_claim(again, first)
     assert not repeats_claim("It prunes visual tokens inside the language model [1].", first)
+    # The same claim with a qualifier added is a repeat; a claim that adds as much as it
+    # shares is not.
+    short = "UniRepLKNet excels at time-series forecasting and audio recognition [6]."
+    longer = (
+        "With modality-related preprocessing, UniRepLKNet excels at time-series forecasting and "
+        "audio recognition [6]."
+    )
+    assert repeats_claim(longer, short)
+    elaborated = "The self-slimmed vision transformer reduces tokens by 40% on ImageNet [6]."
+    assert not repeats_claim(
+        elaborated, "Zong et al. propose a self-slimmed Vision Transformer [6]."
+    )
+
+
+def test_a_bold_label_before_a_written_sentence_is_dropped() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))  # never asked
+    reply = (
+        "**Token merging**: The paper reduces redundant visual tokens stage by stage [2]. "
+        "**Quantization.** Q-VLM quantizes the weights of vision-language models [3]."
+    )
+    written = drafter._kept(reply, {1: AIM, 2: DROP, 3: QUANT})
+    assert written.sentences == [
+        "PyramidDrop reduces redundant visual tokens stage by stage [2].",
+        "Q-VLM quantizes the weights of vision-language models [3].",
+    ]
 
 
 MUG = make_paper("mug", title="Mug-STAN: Adapting Image-Language Pretrained Models")
@@ -127,6 +161,13 @@ ADAPTER = make_paper(
         ),
         ("The authors propose adapters [2].", "Sung and Cho propose adapters [2]."),
         ("The authors propose adapters [1, 2].", "The authors propose adapters [1, 2]."),
+        # "The proposed model" is the paper's method: its name, else the paper's; another
+        # name than the paper's is left as written.
+        ("The proposed model transfers to video [1].", "Mug-STAN transfers to video [1]."),
+        ("The proposed Mug-STAN method adds a branch [1].", "Mug-STAN adds a branch [1]."),
+        ("The proposed model achieves 80% [2].", "Sung and Cho achieve 80% [2]."),
+        ("The proposed EWA technique helps [1].", "The proposed EWA technique helps [1]."),
+        ("The proposed method prunes tokens [1, 2].", "The proposed method prunes tokens [1, 2]."),
         # Two papers cited, or a title no paper has: left for the checks.
         ("The paper proposes adapters [1, 2].", "The paper proposes adapters [1, 2]."),
         (
