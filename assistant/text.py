@@ -250,6 +250,7 @@ _LIST_CONNECTIVE = re.compile(
     r"^(?:lastly|finally|moreover|furthermore|in addition|additionally|besides|also|further|"
     r"first(?:ly)?|second(?:ly)?|third(?:ly)?|then|after that|meanwhile|for (?:example|instance)|"
     r"notably|specifically|concretely|in particular|thus|hence|therefore|consequently|"
+    r"similarly|likewise|as a result|as such|accordingly|"
     r"(?:but )?(?:equally |more )?important(?:ly)?)\s*,\s+",
     re.IGNORECASE,
 )
@@ -271,7 +272,9 @@ def without_connective(sentence: str, opening: bool) -> str:
         dropped = _LIST_CONNECTIVE.sub("", sentence, count=1)
         if dropped == sentence:
             break
-        sentence = dropped[:1].upper() + dropped[1:]
+        first = dropped.split(" ", 1)[0]
+        # "the proposed" opens with a capital; a name in its own case ("kMaX-DeepLab") not
+        sentence = dropped if first != first.lower() else dropped[:1].upper() + dropped[1:]
     return sentence
 
 

@@ -25,6 +25,7 @@ from assistant.drafting import (
     Drafter,
     dangles,
     leans_on_context,
+    repeats_claim,
     restates_title,
 )
 from assistant.errors import QuestionError
@@ -46,6 +47,7 @@ from assistant.text import (
     short_name,
     third_person_of,
     with_marker,
+    without_connective,
     year_label,
 )
 
@@ -542,6 +544,49 @@ def evidence_sentence(paper: Paper, n: int) -> str | None:
     return None
 
 
+# A figure a result is measured by: a number with a unit or a share ("55%", "2.3x", "4
+# points", "30 FPS"), a signed gain ("+3.54"), or a decimal before its metric ("58.0 PQ",
+# "0.660 CLIP score"); "3D", "2024" and "SDXL 1.0" are none.
+_FIGURE = re.compile(
+    r"\d(?:\.\d+)?\s?(?:%|×|x\b|times\b|-?fold\b|points?\b|pp\b|dB\b|FPS\b)|"
+    r"(?<![\w.])[+±]\d|(?<![\w.])\d+\.\d+\s(?:[A-Za-z-]*[A-Z][\w-]*|[a-z]+ scores?\b)"
+)
+
+
+RESULT_MAX_WORDS = 40  # a result sentence added to a paragraph, not a table of figures
+
+
+def result_sentence(paper: Paper, n: int) -> str | None:
+    """The paper's result sentence for a draft, cited ``[n]``, when it gives a figure, speaks
+    of the paper's own work and opens with its subject ("PyramidDrop achieves ...", not
+    "According to X, ..."); None otherwise or when it does not read cleanly."""
+    result = roles(paper)["result"]
+    if not result or not _FIGURE.search(result) or not speaks_of_itself(result, paper):
+        return None
+    bare = without_connective(OPENING_BEFORE_WE.sub("", result), opening=True)
+    if leans_on_context(bare) or dangles(bare):
+        return None
+    candidate = _cite(without_connective(plain_text(result), opening=True), paper, n)
+    if candidate.startswith("According to") or len(candidate.split()) > RESULT_MAX_WORDS:
+        return None
+    return candidate if is_clean(candidate, (plain_text(short_name(paper)),)) else None
+
+
+def with_results(body: list[str], group: list[tuple[int, Paper]]) -> list[str]:
+    """``body`` with each paper's measured result after its last sentence, for the papers
+    whose sentences give no figure yet (a blind read's wish: one method and one concrete
+    result per paper)."""
+    out = list(body)
+    for n, paper in group:
+        own = [i for i, x in enumerate(out) if n in markers(x)]
+        if not own or any(_FIGURE.search(out[i]) for i in own):
+            continue
+        result = result_sentence(paper, n)
+        if result and not any(repeats_claim(result, x) for x in out):
+            out.insert(own[-1] + 1, result)
+    return out
+
+
 def _evidence_paragraph(group: list[tuple[int, Paper]]) -> list[str]:
     """The evidence sentences of a theme's papers, each standing alone: no "instead" or
     "also" joins them, which would claim a difference or a likeness nobody checked (a blind
@@ -671,6 +716,7 @@ def write_outline(
             for n, p in group:  # no paper of the outline is lost: its own words cite it
                 if n not in cited and (s := evidence_sentence(p, n)):
                     body.append(s)
+        body = with_results(body, group)
         head: list[str] = []
         if drafter is not None:  # what the papers share and how two differ, at its head
             head, body = synthesis.synthesized(drafter, name, dict(group), body)

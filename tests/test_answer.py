@@ -311,6 +311,9 @@ def test_a_model_sentence_keeps_a_connective_only_where_a_sentence_came_before_i
     )
     example = "For example, T2T-ViT reaches 83.3% top-1 accuracy [8]."
     assert without_connective(example, opening=True) == "T2T-ViT reaches 83.3% top-1 accuracy [8]."
+    # "Similarly," and "As a result," lean on the sentence before them in the abstract.
+    lifted = "As a result, kMaX-DeepLab reaches 58.0% PQ on COCO [3]."
+    assert without_connective(lifted, opening=True) == "kMaX-DeepLab reaches 58.0% PQ on COCO [3]."
 
 
 def test_a_title_name_with_and_is_one_paper_not_several_people():

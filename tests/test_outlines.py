@@ -122,3 +122,37 @@ def test_a_theme_without_a_model_is_named_by_the_phrase_its_titles_share(titles,
 
     group = [make_paper(f"p{i}", title=t) for i, t in enumerate(titles)]
     assert _theme_name(group, group) == name
+
+
+DROP = make_paper(
+    "drop", title="PyramidDrop: Accelerating Large Vision-Language Models",
+    abstract="Large vision-language models spend most of their compute on image tokens. We "
+    "propose PyramidDrop, a visual redundancy reduction strategy that drops image tokens "
+    "stage by stage. Extensive experiments demonstrate that PyramidDrop can achieve a 40% "
+    "training time and 55% inference FLOPs acceleration of LLaVA-NeXT with comparable "
+    "performance.",
+)  # fmt: skip
+VAGUE = make_paper(
+    "vague", title="TopV: Token Pruning at Inference",
+    abstract="We propose TopV, a training-free token pruning method. Extensive experiments "
+    "show that TopV outperforms previous methods by a large margin.",
+)  # fmt: skip
+
+
+def test_a_paper_described_without_a_figure_gets_its_measured_result() -> None:
+    from assistant.writing import with_results
+
+    body = [
+        "PyramidDrop drops image tokens stage by stage [1].",
+        "TopV prunes tokens without training [2].",
+    ]
+    assert with_results(body, [(1, DROP), (2, VAGUE)]) == [
+        body[0],
+        "Extensive experiments demonstrate that PyramidDrop can achieve a 40% training time and "
+        "55% inference FLOPs acceleration of LLaVA-NeXT with comparable performance [1].",
+        body[1],  # "by a large margin" is no figure: nothing added
+    ]
+    # A paper whose sentence already gives a figure, or that is not cited, gets none.
+    measured = ["PyramidDrop cuts inference FLOPs by 55% [1]."]
+    assert with_results(measured, [(1, DROP)]) == measured
+    assert with_results([body[1]], [(1, DROP), (2, VAGUE)]) == [body[1]]
