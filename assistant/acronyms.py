@@ -86,6 +86,8 @@ def introduced(
             short, at = m.group(0), m.end()
             if short in known:
                 continue
+            if sentence[: m.start()].endswith("(") or sentence[m.end() :].startswith(" ("):
+                continue  # part of a name being defined: "Semantic Token ViT (STViT)"
             known.add(short)
             for n in cited:
                 if n not in defined:

@@ -73,6 +73,12 @@ def test_the_first_use_in_a_draft_is_spelled_out_from_the_cited_abstract() -> No
     # The next paragraph of the same draft does not spell them out again.
     again = introduced(["The DH is light [2]."], papers, known)
     assert again == ["The DH is light [2]."]
+    # Inside a name being defined it is part of the name: left, and spelled out later.
+    named = introduced(["STViT is a Semantic Token ViTs (STViT) [1].", "ViTs scale [1]."], papers)
+    assert named == [
+        "STViT is a Semantic Token ViTs (STViT) [1].",
+        "Vision Transformers (ViTs) scale [1].",
+    ]
     # An abbreviation whose long form the sentence already holds is left alone.
     said = "Experts Weights Averaging (EWA) merges experts [1]."
     assert introduced([said], papers) == [said]
