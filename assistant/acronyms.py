@@ -52,6 +52,9 @@ def long_form(before: str, short: str) -> str | None:
     found = candidate[start:].replace("~", " ").strip(" ,;:")
     if found.lower() == short.lower() or len(found) <= len(short):
         return None
+    rest = found.split()[1:]
+    if any(w.isalpha() and w.islower() and len(w) > 3 for w in rest) and found[1:2].islower():
+        found = found[:1].lower() + found[1:]  # "Large language models" opened a sentence
     return found
 
 

@@ -34,6 +34,13 @@ IRRA = make_paper(
         ("in multi-modal vision-language models", "MVLMs", "multi-modal vision-language models"),
         ("the first attempt to address Cross-modal BT", "XBT", None),  # no x to match
         ("a method we call", "EWA", None),
+        # a capital that only opened the abstract's sentence is dropped; a name keeps its own
+        ("Large language models", "LLMs", "large language models"),
+        (
+            "the International Classification of Disease",
+            "ICD",
+            "International Classification of Disease",
+        ),
     ],
 )
 def test_the_long_form_is_the_words_whose_letters_spell_the_abbreviation(
