@@ -202,11 +202,13 @@ def summarize(paper: Paper, model: ChatModel | None = None) -> Draft:
         f"{'yes' if paper.has_code else 'no' if paper.has_code is False else 'unknown'}",
         "",
     ]
-    for label in ("problem", "method", "result"):
-        if written.get(label):
-            lines.append(f"- **{label.title()}.** {written[label]}")
-        elif r[label]:
-            lines.append(f"- **{label.title()}.** {_cite(plain_text(r[label]), paper, 1)}")
+    said = {
+        label: written.get(label) or _cite(plain_text(r[label]), paper, 1)
+        for label in ("problem", "method", "result")
+        if written.get(label) or r[label]
+    }
+    spelled = introduced(said.values(), {1: paper})  # abbreviations said in full once
+    lines += [f"- **{label.title()}.** {s}" for label, s in zip(said, spelled, strict=True)]
     lines += ["", f"Source: {paper.source}"]
     evidence = [s for s in r.values() if s]
     from_abstract = sum(1 for k in ("problem", "method", "result") if r[k] and k not in written)
@@ -773,6 +775,7 @@ def review_outline(
     citations: list[Citation] = []
     counts = {"model_sentences": 0, "evidence_sentences": 0}
     lines = [f"# Literature review: {topic}", ""]
+    abbreviations: set[str] = set()  # spelled out at their first use in the outline
     for i, (name, group) in enumerate(themes, 1):
         years = sorted({p.year for p in group if p.year})
         span = (
@@ -797,7 +800,7 @@ def review_outline(
         for n, p in numbered.items():
             method = roles(p)["method"]
             citations.append(Citation(n, p, [method]))
-            gist = written.get(n) or _gist(p, n)
+            gist = introduced([written.get(n) or _gist(p, n)], {n: p}, abbreviations)[0]
             lines.append(f"- {plain_text(p.title)} ({short_name(p)}, {year_label(p)}): {gist}")
         lines.append("")
     text = "\n".join(lines).rstrip()
