@@ -142,6 +142,8 @@ _CONTINUES = re.compile(
     r"^(it|its|they|their|this (method|approach|model|work|framework)|the (method|solution))\b",
     re.I,
 )
+# How a whole sentence ends: a stop or a citation marker, perhaps inside quotes or brackets.
+_ENDED = re.compile(r"(?:[.!?]|\[[\d,\s]+\])[\"”’)\]]*\s*$")
 # "**Performance**: The paper achieves ...", "**Token slimming.** Zong et al. ...": a bold label
 # the model puts before a sentence, as in a list; the sentence is what follows it.
 _LABEL = re.compile(r"^\s*(?:\*\*)?[^*\n]{1,80}?(?:[:.]\s*\*\*|\*\*\s*[:.])\s*")
@@ -349,6 +351,17 @@ def repeats_claim(sentence: str, earlier: str) -> bool:
     )
 
 
+def pastes_title(sentence: str, paper: Paper) -> bool:
+    """Whether the sentence holds the part of the paper's title after its colon, four words
+    or more, outside quotes: "Mixture-of-Transformers proposes Mixture-of-Transformers: A
+    Sparse and Scalable Architecture for ..., which ..." (a title is no description)."""
+    if ":" not in paper.title:
+        return False
+    rest = _title_key(paper.title.split(":", 1)[1])
+    unquoted = re.sub(r"“[^”]*”|\"[^\"]*\"", " ", sentence)
+    return len(rest.split()) >= 4 and f" {rest} " in f" {_title_key(unquoted)} "
+
+
 def restates_title(sentence: str, paper: Paper) -> bool:
     """Whether ``sentence`` says nothing its paper's title and name do not ("NVLM introduces
     NVLM: Open Frontier-Class Multimodal LLMs")."""
@@ -443,6 +456,8 @@ class Drafter:
         cited = markers(s)
         if len(cited) == 1 and cited[0] in papers and restates_title(s, papers[cited[0]]):
             return None  # the title said again is no sentence about the paper
+        if any(pastes_title(s, papers[n]) for n in cited if n in papers):
+            return None
         ok = grounded(s, papers, {n: self.facts(p) for n, p in papers.items()})
         cited_papers = {n: papers[n] for n in markers(ok or "") if n in papers}
         if ok and uses_what_it_opposes(ok, {n: self.against(p) for n, p in cited_papers.items()}):
@@ -455,7 +470,11 @@ class Drafter:
         facts = {n: self.facts(p) for n, p in papers.items()}
         out = Written()
         previous: list[int] = []
-        for s in prose_sentences(reply.replace("\n", " ")):
+        said = prose_sentences(reply.replace("\n", " "))
+        if said and not _ENDED.search(said[-1]):
+            said.pop()  # the reply ran out of tokens mid-sentence
+            out.cut += 1
+        for s in said:
             s = _named(_LABEL.sub("", s), papers)
             if not markers(s):
                 # "It prunes ...", right after a sentence about [n], is about [n] too; "The

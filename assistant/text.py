@@ -318,9 +318,11 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
 # "PyramidDrop proposes PyramidDrop, a strategy ...": the name said again as the verb's object.
 # "Mixture-of-Transformers introduces Mixture-of-Transformers (MoT), a sparse ...": with its
 # acronym, which moves to the subject.
+# The verb may follow an adverb of sequence ("CLIP-MoE also proposes CLIP-MoE, a ...").
+_VERB = r"(?:(?:also|further|then|additionally|first) )?[a-z]+"
 _NAMED_TWICE = re.compile(
-    r"^(?P<name>[^,:;]{2,60}?) (?P<verb>[a-z]+) (?P=name)(?P<alias> \([^()]{1,20}\))?\s*[,:]\s+"
-    r"(?=(?:a|an|the)\b)"
+    rf"^(?P<name>[^,:;]{{2,60}}?) (?P<verb>{_VERB}) (?P=name)(?P<alias> \([^()]{{1,20}}\))?"
+    r"\s*[,:]\s+(?=(?:a|an|the)\b)"
 )
 # "DeepStack presents a new architecture DeepStack for LMMs": the name after its noun.
 _NOUN_WORD = r"(?!(?:that|which|who|to|for|of|in|on|with|by|and|or|than)\b)[\w-]+"
@@ -333,7 +335,7 @@ _NAMED_AFTER = re.compile(
 # "Video DataFlywheel introduces the Video DataFlywheel framework, which ...": the name
 # before its noun.
 _NAMED_BEFORE = re.compile(
-    rf"^(?P<name>[^,:;]{{2,60}}?) (?P<verb>[a-z]+) the (?P=name) (?P<noun>{_NOUN_WORD})"
+    rf"^(?P<name>[^,:;]{{2,60}}?) (?P<verb>{_VERB}) the (?P=name) (?P<noun>{_NOUN_WORD})"
 )
 
 
@@ -342,7 +344,7 @@ _CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
 
 
 # "Cross the Gap proposes Cross the Gap, which shows ...": the relative clause says what it does.
-_NAMED_WHICH = re.compile(r"^(?P<name>[^,:;]{2,60}?) [a-z]+ (?P=name)\s*,\s+which\s+(?=[a-z])")
+_NAMED_WHICH = re.compile(rf"^(?P<name>[^,:;]{{2,60}}?) {_VERB} (?P=name)\s*,\s+which\s+(?=[a-z])")
 
 
 # "TopKLD proposes TopKLD to optimize ...": said of the method, in the passive.

@@ -406,3 +406,35 @@ def test_a_shared_phrase_must_name_something_few_papers_say() -> None:
     assert not particular(
         "prune redundant visual tokens", "Redundant visual token pruning", frequency
     )
+
+
+def test_a_reply_cut_off_mid_sentence_loses_that_sentence() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))  # never asked
+    reply = (
+        "PyramidDrop reduces redundant visual tokens stage by stage [2]. "
+        "AIM reduces redundant visual tokens in multimodal LLMs by merging and"
+    )
+    written = drafter._kept(reply, {1: AIM, 2: DROP})
+    assert written.sentences == ["PyramidDrop reduces redundant visual tokens stage by stage [2]."]
+    assert written.cut == 1
+
+
+def test_a_title_pasted_in_as_a_description_is_cut() -> None:
+    from assistant.drafting import pastes_title
+
+    mot = make_paper(
+        "mot", title="Mixture-of-Transformers: A Sparse and Scalable Architecture for Multi-Modal "
+        "Foundation Models",
+    )  # fmt: skip
+    pasted = (
+        "Mixture-of-Transformers proposes Mixture-of-Transformers: A Sparse and Scalable "
+        "Architecture for Multi-Modal Foundation Models, which reduces pretraining cost [12]."
+    )
+    assert pastes_title(pasted, mot)
+    assert not pastes_title("Mixture-of-Transformers is a sparse architecture [12].", mot)
+    # The title in quotes is how a draft names a paper without a shorter name.
+    quoted = "“A Sparse and Scalable Architecture for Multi-Modal Foundation Models” scales [12]."
+    assert not pastes_title(quoted, mot)

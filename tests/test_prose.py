@@ -253,6 +253,10 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "IRRA proposes a novel framework called IRRA that aligns tokens [1].",
             "IRRA proposes a novel framework that aligns tokens [1].",
         ),
+        (  # after an adverb of sequence too
+            "CLIP-MoE also proposes CLIP-MoE, a simple yet effective strategy [11].",
+            "CLIP-MoE also proposes a simple yet effective strategy [11].",
+        ),
         (  # another use of the name is no repetition
             "AIM proposes a method that AIM applies to video LLMs [1].",
             "AIM proposes a method that AIM applies to video LLMs [1].",
