@@ -33,6 +33,7 @@ from assistant.text import (
     names_several,
     own_names,
     plural_verb,
+    proposed_named,
     prose_sentences,
     short_name,
     singular_verb,
@@ -485,6 +486,8 @@ class Drafter:
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
             s = without_connective(_called_by_name(s, papers), opening=not out.sentences)
+            if len(one := set(markers(s)) & set(papers)) == 1:
+                s = proposed_named(s, papers[one.pop()])  # "... that the proposed method ..."
             ok = self.check(s, papers)
             if ok and not previous and points_back(ok):
                 ok = None  # "This problem ..." with nothing before it to point back to

@@ -273,3 +273,23 @@ def test_a_papers_name_is_no_first_person():
     sentence = "Scaling Up Your Kernels proposes large convolutional kernels for ConvNets [1]."
     assert not is_clean(sentence)  # "Your", read as a word of the sentence
     assert is_clean(sentence, ("Scaling Up Your Kernels",))
+
+
+def test_the_proposed_method_is_called_by_its_name():
+    from assistant.text import proposed_named, third_person_of
+    from tests.conftest import make_paper
+
+    obow = make_paper(
+        "obow", title="OBoW: Online Bag-of-Visual-Words Generation",
+        authors=["Spyros Gidaris", "Andrei Bursuc"], more_authors=True,
+    )  # fmt: skip
+    lifted = "Extensive experiments show that our proposed method outperforms prior work by 10%."
+    assert third_person_of(lifted, obow) == (
+        "According to Gidaris et al., extensive experiments show that OBoW outperforms prior "
+        "work by 10%."
+    )
+    # Where the sentence names it already, or the paper gives its method no name: as written.
+    named = "OBoW beats the proposed method of [3]."
+    assert proposed_named(named, obow) == named
+    unnamed = make_paper("u", title="Learning without labels")
+    assert proposed_named(lifted, unnamed) == lifted
