@@ -344,7 +344,9 @@ _CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
 
 
 # "Cross the Gap proposes Cross the Gap, which shows ...": the relative clause says what it does.
-_NAMED_WHICH = re.compile(rf"^(?P<name>[^,:;]{{2,60}}?) {_VERB} (?P=name)\s*,\s+which\s+(?=[a-z])")
+_NAMED_WHICH = re.compile(
+    rf"^(?P<name>[^,:;]{{2,60}}?) {_VERB} (?P=name)(?:\s*,\s+which|,?\s+that)\s+(?=[a-z])"
+)
 
 
 # "TopKLD proposes TopKLD to optimize ...": said of the method, in the passive.
@@ -380,20 +382,26 @@ def third_person_of(sentence: str, paper: Paper) -> str:
 
 # "... show that the proposed method outperforms ...": lifted from the middle of an abstract,
 # the method it means has no name in the draft.
+# "The proposed EWA technique ...": with the name's initials between.
 _THE_PROPOSED = re.compile(
-    r"\b(?:the|our) proposed (?:method|model|approach|framework|technique|architecture|"
-    r"network|algorithm|pipeline)\b",
+    r"\b(?:the|our) proposed (?:(?P<initials>[A-Z][\w-]*) )?(?:method|model|approach|"
+    r"framework|technique|architecture|network|algorithm|pipeline)\b",
     re.IGNORECASE,
 )
 
 
 def proposed_named(sentence: str, paper: Paper) -> str:
-    """``sentence`` with its first "the proposed method" (model, approach, ...) called by the
-    name ``paper`` gives its method, where it has one the sentence does not say yet."""
+    """``sentence`` with its first "the proposed method" (model, approach, ...; "the proposed
+    EWA technique" when EWA is the name's initials) called by the name ``paper`` gives its
+    method, where it has one the sentence does not say yet."""
     name = method_name(paper)
     if not name or re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sentence):
         return sentence
-    return _THE_PROPOSED.sub(lambda _: name, sentence, count=1)
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w]*", name)).lower()
+    for m in _THE_PROPOSED.finditer(sentence):
+        if m["initials"] is None or m["initials"].lower() in (initials, name.lower()):
+            return f"{sentence[: m.start()]}{name}{sentence[m.end() :]}"
+    return sentence
 
 
 def with_marker(sentence: str, n: int) -> str:

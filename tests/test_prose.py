@@ -253,6 +253,10 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "IRRA proposes a novel framework called IRRA that aligns tokens [1].",
             "IRRA proposes a novel framework that aligns tokens [1].",
         ),
+        (  # "that" as "which"
+            "ViT-Lens presents ViT-Lens that facilitates omni-modal representation learning [3].",
+            "ViT-Lens facilitates omni-modal representation learning [3].",
+        ),
         (  # after an adverb of sequence too
             "CLIP-MoE also proposes CLIP-MoE, a simple yet effective strategy [11].",
             "CLIP-MoE also proposes a simple yet effective strategy [11].",
@@ -293,3 +297,9 @@ def test_the_proposed_method_is_called_by_its_name():
     assert proposed_named(named, obow) == named
     unnamed = make_paper("u", title="Learning without labels")
     assert proposed_named(lifted, unnamed) == lifted
+    # With the name's initials between: the name; with another name between: as written.
+    ewa = make_paper("ewa", title="Experts Weights Averaging: A New General Training Scheme")
+    initials = "The proposed EWA technique improves naive MoE [4]."
+    assert proposed_named(initials, ewa) == "Experts Weights Averaging improves naive MoE [4]."
+    other = "The proposed DMU technique improves naive MoE [4]."
+    assert proposed_named(other, ewa) == other
