@@ -28,6 +28,7 @@ from assistant.prose import is_clean, plain_text
 from assistant.query import words
 from assistant.stance import uses_what_it_opposes, words_against
 from assistant.text import (
+    THE_PROPOSED,
     method_name,
     named_once,
     names_several,
@@ -189,13 +190,6 @@ def _title_key(text: str) -> str:
 # "The authors propose ... [3]": whose authors, in a paragraph about several papers, only the
 # marker says.
 _THE_AUTHORS = re.compile(r"^the (?:authors|researchers)\s+(?=[a-z])", re.IGNORECASE)
-# "The proposed model achieves ... [6]", "The proposed Mug-STAN method investigates ... [8]":
-# the paper's method named by what it is, before (or instead of) its name.
-_THE_PROPOSED = re.compile(
-    r"^the (?:proposed|new) (?:(?P<name>[^,;]{1,40}?) )?(?:model|method|approach|framework|"
-    r"technique|architecture|network|system|pipeline|algorithm)\s+(?=[a-z])",
-    re.IGNORECASE,
-)
 
 
 def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
@@ -210,16 +204,12 @@ def _called_by_name(sentence: str, papers: dict[int, Paper]) -> str:
         n, rest = cited[0], s[authors.end() :]
         agreeing = rest if names_several(papers[n]) else singular_verb(rest)
         return _opened_with_name(agreeing, n, papers[n])
-    if (proposed := _THE_PROPOSED.match(s)) and len(cited) == 1:
-        # Named by the name its paper gives it (a singular, as "the proposed model" was),
-        # else by the paper; another name ("The proposed EWA technique") is left as written.
-        n, named, rest = cited[0], proposed.group("name"), s[proposed.end() :]
-        own = own_names(papers[n])
-        if named is None and not own:
-            return _opened_with_name(rest, n, papers[n])
-        if named is not None:
-            own = [x for x in own if _title_key(x) == _title_key(named)]
-        return f"{plain_text(own[0])} {rest}" if own else sentence
+    if (proposed := THE_PROPOSED.match(s)) and len(cited) == 1:
+        # "The proposed model achieves ... [6]": by its name (proposed_named), else the paper's
+        n = cited[0]
+        if proposed["between"] is not None or own_names(papers[n]):
+            return proposed_named(s, papers[n])
+        return _opened_with_name(s[proposed.end() :].lstrip(), n, papers[n])
     m = _THE_PAPER.match(s)
     if not m:
         return sentence

@@ -381,26 +381,39 @@ def third_person_of(sentence: str, paper: Paper) -> str:
 
 
 # "... show that the proposed method outperforms ...": lifted from the middle of an abstract,
-# the method it means has no name in the draft.
-# "The proposed EWA technique ...": with the name's initials between.
-_THE_PROPOSED = re.compile(
-    r"\b(?:the|our) proposed (?:(?P<initials>[A-Z][\w-]*) )?(?:method|model|approach|"
-    r"framework|technique|architecture|network|algorithm|pipeline)\b",
+# the method it means has no name in the draft. "The proposed EWA technique", "the proposed
+# Mug-STAN method": with a name (or its initials) between.
+THE_PROPOSED = re.compile(
+    r"\b(?:the|our) (?:proposed|new) (?:(?P<between>[A-Z][\w-]*) )?(?:method|model|approach|"
+    r"framework|technique|architecture|network|system|algorithm|pipeline)\b",
     re.IGNORECASE,
 )
 
 
 def proposed_named(sentence: str, paper: Paper) -> str:
-    """``sentence`` with its first "the proposed method" (model, approach, ...; "the proposed
-    EWA technique" when EWA is the name's initials) called by the name ``paper`` gives its
-    method, where it has one the sentence does not say yet."""
-    name = method_name(paper)
-    if not name or re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", sentence):
+    """``sentence`` with its first "the proposed method" (model, approach, ...) called by the
+    name ``paper`` gives its method, where the sentence does not say that name already; "the
+    proposed Mug-STAN method" and "the proposed EWA technique" (EWA the name's initials) by
+    the name between."""
+    names = own_names(paper)
+    if not names:
         return sentence
-    initials = "".join(w[0] for w in re.findall(r"[A-Za-z][\w]*", name)).lower()
-    for m in _THE_PROPOSED.finditer(sentence):
-        if m["initials"] is None or m["initials"].lower() in (initials, name.lower()):
-            return f"{sentence[: m.start()]}{name}{sentence[m.end() :]}"
+    name = names[0]
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]\w*", name)).lower()
+    for m in THE_PROPOSED.finditer(sentence):
+        between = m["between"]
+        if between is None:
+            elsewhere = sentence[: m.start()] + " " + sentence[m.end() :]
+            if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", elsewhere):
+                return sentence
+            said = name
+        elif between in names:
+            said = between
+        elif between.lower() == initials:
+            said = name
+        else:
+            continue
+        return f"{sentence[: m.start()]}{said}{sentence[m.end() :]}"
     return sentence
 
 
