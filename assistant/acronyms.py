@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from assistant.citations import markers
 from assistant.papers import Paper
 from assistant.prose import MAX_WORDS, plain_text
-from assistant.text import own_names
 
 # What an abbreviation looks like in prose: two or more capitals among letters, digits and
 # hyphens ("EWA", "DH", "XBT", "MoE", "LLaVA-NeXT"), two to ten characters.
@@ -107,5 +106,8 @@ def introduced(
 
 
 def _names(paper: Paper, short: str) -> bool:
-    """Whether ``short`` is (a word of) a name the paper gives its method ("IRRA")."""
-    return any(short in re.findall(r"[\w-]+", name) for name in own_names(paper))
+    """Whether ``short`` is the name the paper's title opens with ("IRRA" of "IRRA: Cross-Modal
+    Implicit Relation Reasoning ..."): the reference list says what it stands for. A name the
+    abstract coins ("Experts Weights Averaging (EWA)") is spelled out like any other."""
+    head, colon, _ = paper.title.partition(":")
+    return bool(colon) and short in re.findall(r"[\w-]+", head)

@@ -102,6 +102,25 @@ def test_the_collections_own_inversions_and_empty_shared_phrases_are_refused(sea
     assert not particular("learn from data to improve matching", "Matching", frequency)
 
 
+def test_abbreviations_and_measured_results_come_from_the_real_abstracts(searcher):
+    """The blind reads' "EWA" and "DH" never introduced, and papers described without a
+    result: their long forms and figures are in the collection's own abstracts."""
+    from assistant.acronyms import definitions, introduced
+    from assistant.writing import result_sentence
+
+    ewa = resolve_paper("Experts Weights Averaging", searcher)
+    assert definitions(ewa.abstract)["EWA"] == "Experts Weights Averaging"
+    written = "The proposed EWA technique improves naive MoE on small datasets [4]."
+    assert introduced([written], {4: ewa})[0].startswith(
+        "The proposed Experts Weights Averaging (EWA) technique"
+    )
+    drop = resolve_paper("PyramidDrop", searcher)
+    assert result_sentence(drop, 7) == (
+        "Extensive experiments demonstrate that PyramidDrop can achieve a 40% training time and "
+        "55% inference FLOPs acceleration of LLaVA-NeXT with comparable performance [7]."
+    )
+
+
 def test_summary_has_problem_method_result_from_the_abstract(searcher):
     paper = resolve_paper("InternVL3", searcher)
     draft = summarize(paper)
