@@ -76,8 +76,8 @@ def introduced(
     """``sentences`` in order, each abbreviation's first use spelled out from the abstract of a
     paper the sentence cites ("The DH learns ..." becomes "The Decoupling Head (DH) learns
     ..."). ``known``: abbreviations already used (it is updated, so a draft's paragraphs can
-    share one). A paper's own name, an abbreviation its abstracts do not define, and one
-    whose long form the sentence already holds are left as they are."""
+    share one). The name a cited title opens with, an abbreviation no cited abstract defines,
+    and one whose long form the sentence already holds are left as they are."""
     known = set() if known is None else known
     defined: dict[int, dict[str, str]] = {}
     out = []
