@@ -225,17 +225,25 @@ class ChatSession:
             return None
         model = rewriter(self.answerer)
         searcher = self.answerer.searcher
+        # The papers marked less sure stay marked, by id, through every rewrite and regrouping.
+        doubtful = {c.paper.id for c in last.citations if c.n in last.less_sure}
         if (edited := parse_outline(text, last)) is not None:
-            return write_outline(last.topic, edited, model, frequency=searcher.frequency)
+            return write_outline(
+                last.topic, edited, model, frequency=searcher.frequency, less_sure=doubtful
+            )
         if _WRITE_IT.match(text) and last.kind == OUTLINE_KIND:
-            return write_outline(last.topic, outline_of(last), model, frequency=searcher.frequency)
+            outline = outline_of(last)
+            return write_outline(
+                last.topic, outline, model, frequency=searcher.frequency, less_sure=doubtful
+            )
         if _FORMAL.match(text) and last.kind == "related work":
-            return write_outline(last.topic, outline_of(last), model, True, searcher.frequency)
+            outline = outline_of(last)
+            return write_outline(last.topic, outline, model, True, searcher.frequency, doubtful)
         if _SHOW_OUTLINE.match(text):
-            draft = outline_draft(last.topic, outline_of(last))
+            draft = outline_draft(last.topic, outline_of(last), doubtful)
         elif _ANOTHER_OUTLINE.match(text):
             outline = regroup(last.topic, outline_of(last), searcher, model)
-            draft = outline_draft(last.topic, outline)
+            draft = outline_draft(last.topic, outline, doubtful)
         else:
             return None
         return _shown(draft)
@@ -411,8 +419,10 @@ def outline_action(req: ActionRequest) -> Iterator[str | Reply]:
         yield from edited
         return
     searcher, topics = req.answerer.searcher, req.session.topics
-    topic, outline = related_work_outline(req.text, searcher, req.writer, req.filters, topics)
-    draft = outline_draft(topic, outline)
+    topic, outline, less_sure = related_work_outline(
+        req.text, searcher, req.writer, req.filters, topics
+    )
+    draft = outline_draft(topic, outline, less_sure)
     yield draft.text
     yield draft
 

@@ -202,6 +202,10 @@ def run_writing_eval(
     topics = TopicFilter.using(searcher, answerer)
     recall, precision, times, outline_times = [], [], [], []
     supported = sentences = bib_complete = off_topic = pairs = raw = long = joint = 0
+    # Citations marked "less sure", outside and inside the relevant sets, of all there; and
+    # the drafts as a researcher who drops every marked paper would keep them.
+    doubt = {"outside": 0, "outside_all": 0, "inside": 0, "inside_all": 0}
+    off_after_drop, recall_after_drop = 0, []
     written = {"model_sentences": 0, "model_rejected": 0, "evidence_sentences": 0}
     rows = load_set(folder, "topics")
     for row in rows:
@@ -220,6 +224,13 @@ def run_writing_eval(
         recall.append(len(truth & cited) / len(truth))
         precision.append(len(truth & cited) / len(cited) if cited else 1.0)
         off_topic += bool(cited - truth)
+        doubtful = {c.paper.id for c in draft.citations if c.n in draft.less_sure}
+        doubt["outside"] += len(doubtful - truth)
+        doubt["outside_all"] += len(cited - truth)
+        doubt["inside"] += len(doubtful & truth)
+        doubt["inside_all"] += len(cited & truth)
+        off_after_drop += bool(cited - doubtful - truth)
+        recall_after_drop.append(len(truth & (cited - doubtful)) / len(truth))
         s, t = _sentence_support(draft)
         supported, sentences = supported + s, sentences + t
         entries = bibtexparser.loads(bibtex(draft.papers)).entries
@@ -246,6 +257,10 @@ def run_writing_eval(
         "related_work_recall": round(sum(recall) / len(recall), 3),
         "related_work_precision": round(sum(precision) / len(precision), 3),
         "drafts_citing_off_topic": f"{off_topic}/{len(rows)}",
+        "less_sure_of_outside_set": f"{doubt['outside']}/{doubt['outside_all']}",
+        "less_sure_of_inside_set": f"{doubt['inside']}/{doubt['inside_all']}",
+        "less_sure_dropped_recall": round(sum(recall_after_drop) / len(rows), 3),
+        "less_sure_dropped_drafts_off_topic": f"{off_after_drop}/{len(rows)}",
         "support_rate": round(supported / sentences, 3) if sentences else 1.0,
         "word_pair_theme_names": pairs,
         "raw_latex_in_prose": raw,

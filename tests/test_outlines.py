@@ -33,6 +33,16 @@ def test_a_written_draft_and_its_outline_draft_have_the_same_outline() -> None:
     assert shown.text.splitlines()[1].startswith("1. Token pruning: ")
 
 
+def test_papers_marked_less_sure_are_shown_named_and_still_read_back() -> None:
+    expected = [("Token pruning", [A, B]), ("Distillation", [C])]
+    shown = outline_draft("efficient vision transformers", expected, less_sure={B.id})
+    assert shown.less_sure == [2]
+    assert "[2] (less sure)" in shown.text and shown.text.count("less sure") == 1
+    assert 'Method B [2]; say "drop [2]"' in shown.note
+    assert outline_of(shown) == expected  # the mark does not change what the outline holds
+    assert outline_draft("efficient vision transformers", expected).note.startswith("edit")
+
+
 def test_an_outline_sent_back_renames_and_moves_papers() -> None:
     edited = "1. Pruning and merging tokens: [1]\n2. Distilling smaller students: [3], [2]"
     assert parse_outline(edited, written()) == [
@@ -87,6 +97,35 @@ def test_an_outline_is_edited_regrouped_and_written_with_the_evidence_writer(sea
     *_, formal = session.send("make it more formal")
     assert formal.kind == "related work" and "no model to rewrite with" in formal.note
     assert {c.paper.id for c in formal.citations} == {c.paper.id for c in draft.citations}
+
+
+def test_the_papers_fitting_the_topic_least_stay_marked_from_outline_to_draft(searcher) -> None:
+    from assistant.writing import TopicFilter
+
+    topic = "making vision transformers efficient: token pruning, quantisation, distillation"
+    kept = TopicFilter(searcher).papers(topic)
+    fits = {p.id: fit for p, fit in kept}
+    doubtful = TopicFilter.less_sure(kept)
+    assert 0 < len(doubtful) < len(kept)
+    assert doubtful == {i for i, fit in fits.items() if fit < TopicFilter.LESS_SURE}
+    # Without a scoring model the fit is the relative score: the best is 1, none under the bar.
+    assert max(fits.values()) == pytest.approx(1.0)
+    assert min(fits.values()) >= TopicFilter.MIN_RELATIVE_SCORE
+
+    session = ChatSession(Answerer(searcher, None))
+    *_, outline = session.send(topic, "Related-work outline")
+    marked = {c.paper.id for c in outline.citations if c.n in outline.less_sure}
+    assert marked == doubtful
+    for c in outline.citations:
+        assert (f"[{c.n}] (less sure)" in outline.text) == (c.paper.id in doubtful)
+
+    *pieces, draft = session.send("write it")
+    assert pieces[0].count("(less sure)") == len(doubtful)  # the outline shown first
+    assert {c.paper.id for c in draft.citations if c.n in draft.less_sure} == doubtful & {
+        c.paper.id for c in draft.citations
+    }
+    assert f'say "drop [{draft.less_sure[0]}]"' in draft.note
+    assert "(less sure)" not in draft.text  # the paragraphs are prose, the note names them
 
 
 def test_an_outline_sent_as_one_line_is_read_by_its_numbers() -> None:

@@ -607,7 +607,7 @@ def test_a_topic_that_lists_its_parts_is_outlined_by_them(qwen_writer, searcher)
     topic = (
         "Diffusion based video generation and editing: long videos, outpainting and face swapping"
     )
-    _, outline = related_work_outline(
+    _, outline, _ = related_work_outline(
         topic,
         searcher,
         qwen_writer.model,
