@@ -549,6 +549,14 @@ def themed(topic: str, papers: list[Paper], searcher: Searcher, drafter: Drafter
     return named_themes(topic, theme_groups(papers, searcher), drafter)
 
 
+def _stands_alone(sentence: str) -> bool:
+    """Whether an abstract's sentence reads without the ones around it: an opening that
+    leans on context before "we" ("In this paper, we ...", "However, we ...") the third person
+    drops; any other leaning opening, or a sentence left dangling, cannot stand alone."""
+    bare = OPENING_BEFORE_WE.sub("", sentence)
+    return not leans_on_context(bare) and not dangles(bare)
+
+
 def evidence_sentence(paper: Paper, n: int) -> str | None:
     """The paper's own words for a draft, cited ``[n]``: its method sentence in the third
     person, else its result sentence, else the first sentence of its abstract about its own
@@ -557,14 +565,7 @@ def evidence_sentence(paper: Paper, n: int) -> str | None:
     r = roles(paper)
     ordered = [r["method"], r["result"], *sentences(paper.abstract)]
     ordered = [x for x in ordered if x and speaks_of_itself(x, paper)]
-    # An opening that leans on context ("In this paper, we ...", "However, we ...") is
-    # dropped by the third person; anywhere else the sentence cannot stand alone.
-    standing = (
-        x
-        for x in ordered
-        if not leans_on_context(bare := OPENING_BEFORE_WE.sub("", x)) and not dangles(bare)
-    )
-    for s in dict.fromkeys(standing):
+    for s in dict.fromkeys(x for x in ordered if _stands_alone(x)):
         candidate = _cite(plain_text(s), paper, n)
         if is_clean(candidate, (plain_text(short_name(paper)),)) and not restates_title(
             candidate, paper
@@ -592,8 +593,7 @@ def result_sentence(paper: Paper, n: int) -> str | None:
     result = roles(paper)["result"]
     if not result or not _FIGURE.search(result) or not speaks_of_itself(result, paper):
         return None
-    bare = without_connective(OPENING_BEFORE_WE.sub("", result), opening=True)
-    if leans_on_context(bare) or dangles(bare):
+    if not _stands_alone(without_connective(result, opening=True)):
         return None
     candidate = _cite(without_connective(plain_text(result), opening=True), paper, n)
     if candidate.startswith("According to") or len(candidate.split()) > RESULT_MAX_WORDS:
