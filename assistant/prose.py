@@ -68,6 +68,8 @@ def plain_text(text: str) -> str:
     out = re.sub(r"`([^`'\s][^`']{0,79})['`]", r"‘\1’", out)
     # A listing that lost the backslash of "384\times384": "384times384" -> "384×384".
     out = re.sub(r"(?<=\d)times(?=\d)", "×", out)
+    # TeX's tie, a space that does not break: "Learning~(ESL)"; "~50%" means "about" and stays.
+    out = re.sub(r"(?<=[A-Za-z.,)])~(?=[A-Za-z(\\])", " ", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip()
 
 

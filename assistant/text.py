@@ -68,6 +68,8 @@ _PROPOSING = re.compile(
 # "a Cross-level Multi-instance Distillation (CMD) framework": an acronym of capitalised
 # words is the paper's coinage; "large language models (LLMs)" or "(MoE)" are the field's.
 _PARENTHESISED = re.compile(r"[A-Z][\w-]*\s+\(" + _COINED + r"\)")
+# What a name for data, not a method, follows: "a new dataset called Ref-ZOM".
+_DATA_BEFORE = re.compile(r"\b(?:dataset|benchmark|database|corpus)\s+(?:\w+\s+)?$", re.I)
 # The paper's own proposal ("we propose", "this paper introduces"), not another's
 # ("the recently proposed Kolmogorov-Arnold Network (KAN)").
 _PROPOSAL = re.compile(
@@ -77,10 +79,37 @@ _PROPOSAL = re.compile(
 
 
 def method_name(paper: Paper) -> str | None:
-    """The name a paper gives its method: its title's, before the colon (four words at most),
-    else the one its abstract coins ("we propose CW-BASS", "dubbed ShrinkMatch", "a framework
-    (UMCT)") and never writes as an ordinary word ("Training-Free", "multimodal")."""
+    """The name a paper gives its method: its title's, before the colon (four words at most,
+    and a name rather than a phrase, :func:`is_phrase`), else the one its abstract coins ("we
+    propose CW-BASS", "dubbed ShrinkMatch", "a framework (UMCT)") and never writes as an
+    ordinary word ("Training-Free", "multimodal")."""
     return next(iter(own_names(paper)), None)
+
+
+# Words that open a phrase, not a name, when a title's head starts with them.
+_PREPOSITIONS = frozenset(
+    "about above across after against along among around at before behind below beneath "
+    "beside between beyond by despite during for from in inside into near of off on onto "
+    "out over past since through throughout to toward towards under until up upon via "
+    "with within without".split()
+)
+
+
+def is_phrase(head: str) -> bool:
+    """Whether a title's head before its colon is a phrase rather than a name: it has a comma
+    ("Look, Compare, Decide"), a lower-case word ("Less is More", "Contrasting with Symile"),
+    or opens with a preposition ("Beyond One-to-One") or a gerund ("Escaping Plato's Cave").
+    Blind reads found "Look, Compare, Decide proposes MVP" naming a paper by its title."""
+    ws = head.split()
+    if len(ws) < 2:
+        return False
+    first = ws[0].lower()
+    return (
+        "," in head
+        or any(w.isalpha() and w.islower() for w in ws)
+        or first in _PREPOSITIONS
+        or (first.endswith("ing") and len(first) > 5)
+    )
 
 
 def own_names(paper: Paper) -> list[str]:
@@ -88,21 +117,43 @@ def own_names(paper: Paper) -> list[str]:
     and the "T2T-ViT" its abstract coins."""
     names = []
     head = paper.title.split(":")[0].strip()
-    if ":" in paper.title and len(head.split()) <= 4:
+    if ":" in paper.title and len(head.split()) <= 4 and not is_phrase(head):
         names.append(head)
     parts = sentences(paper.abstract)
-    found = [m.group(1) for s in parts for p in (_NAMING, _PROPOSING) if (m := p.search(s))]
+    named = [m for s in parts for p in (_NAMING, _PROPOSING) if (m := p.search(s))]
+    # A dataset the paper also releases ("a new dataset called Ref-ZOM") names less of it
+    # than its method ("a Dual Multi-Modal Interaction (DMMI) Network"): it goes last.
+    data = [m.group(1) for m in named if _DATA_BEFORE.search(m.string[: m.start()])]
+    found = [m.group(1) for m in named if m.group(1) not in data]
     found += [
-        m.group(1) for s in parts if _PROPOSAL.search(s) for m in [_PARENTHESISED.search(s)] if m
+        m.group(1)
+        for s in parts
+        if _PROPOSAL.search(s)
+        for m in [_PARENTHESISED.search(s)]
+        if m and _capitalised_long_form(s[: m.start(1) - 1], m.group(1))
     ]
+    found += data
     for name in found:
         name = name.strip("-")
         ordinary = all(w[:1].isupper() and w[1:].islower() for w in name.split("-"))
         lowered = re.search(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", paper.abstract)
-        plural = re.search(r"[A-Z]s$", name)  # "LLMs", "MLLMs": the field's, not a name
+        plural = re.search(r"[A-Z]s$|[A-Z][a-z]{2}s$", name)  # "LLMs", "ConvNets": the field's
         if len(name) >= 3 and not ordinary and not lowered and not plural:
             names.append(name)
     return list(dict.fromkeys(names))
+
+
+def _capitalised_long_form(before: str, short: str) -> bool:
+    """Whether what ``short`` abbreviates in ``before`` reads as a paper's coinage ("Cross-level
+    Multi-instance Distillation (CMD)"), not the field's term: a long form that opens in lower
+    case ("explainable artificial intelligence (XAI)") or an abbreviation grown from another
+    ("explainable AI (XAI)") is the field's."""
+    from assistant.acronyms import long_form  # acronyms reads prose through this module
+
+    if (found := long_form(before, short)) is not None:
+        return found[:1].isupper()
+    last = before.split()[-1] if before.split() else ""
+    return not (last.isupper() and last in short)
 
 
 def short_name(paper: Paper) -> str:
@@ -118,7 +169,10 @@ def short_name(paper: Paper) -> str:
     if name := method_name(paper):
         return name
     head = paper.title.split(":")[0].strip()
-    return head if len(head) <= 40 else f"“{' '.join(head.split()[:6])}…”"
+    if len(head) <= 40:  # a phrase is quoted as the title it is: “Escaping Plato's Cave”
+        return f"“{head}”" if is_phrase(head) else head
+    cut = head.split()
+    return f"“{' '.join(cut[:6])}{'…' if len(cut) > 6 else ''}”"
 
 
 def names_several(paper: Paper) -> bool:

@@ -22,6 +22,9 @@ from assistant.prose import MAX_WORDS, is_clean, plain_text
         ("a loss `ArcNegFace` and", "a loss ‘ArcNegFace’ and"),
         # A listing that lost the backslash (T2T-ViT's abstract); "3 times" is a word.
         ("resolution 384times384, 3 times faster", "resolution 384×384, 3 times faster"),
+        # TeX's tie is a space (a blind read found "Sub-centers Learning~(ESL)"); "~50%" is
+        # "about 50%".
+        ("Sub-centers Learning~(ESL) and ~50% fewer", "Sub-centers Learning (ESL) and ~50% fewer"),
     ],
 )
 def test_latex_in_abstracts_becomes_plain_text(raw, plain):
@@ -188,6 +191,28 @@ def test_a_draft_cites_a_paper_for_its_method_not_for_a_cause_of_something_unsai
         ),
         ("Free Prompts", "We propose Training-Free prompts; being training-free helps.", None),
         ("Multimodal Large Language Models Distil", "We propose Multimodal Models (MLLMs).", None),
+        # A title's head that is a phrase is no name; the abstract's coinage is.
+        (
+            "Look, Compare, Decide: Alleviating Hallucination",
+            "Experiments show that our proposed MVP mitigates hallucination.",
+            "MVP",
+        ),
+        ("Less is More: Reducing Complexity", "We study point clouds.", None),
+        # The field's term, grown from an abbreviation, is no coinage.
+        (
+            "Pruning by Explaining: A Criterion",
+            "In this paper, we propose a criterion drawn from explainable AI (XAI).",
+            None,
+        ),
+        # The method names the paper before the dataset it also releases.
+        (
+            "Beyond One-to-One: Rethinking Segmentation",
+            "First, we propose a Dual Multi-Modal Interaction (DMMI) Network. Secondly, we "
+            "collect a new dataset called Ref-ZOM.",
+            "DMMI",
+        ),
+        # A plural is the field's: "large kernel ConvNets".
+        ("Scaling Up Kernels", "We propose to design large kernel ConvNets.", None),
     ],
 )
 def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name):
@@ -303,3 +328,33 @@ def test_the_proposed_method_is_called_by_its_name():
     assert proposed_named(initials, ewa) == "Experts Weights Averaging improves naive MoE [4]."
     other = "The proposed DMU technique improves naive MoE [4]."
     assert proposed_named(other, ewa) == other
+
+
+@pytest.mark.parametrize(
+    ("title", "named"),
+    [
+        ("Escaping Plato's Cave: Towards the Alignment of 3D and Text", "“Escaping Plato's Cave”"),
+        ("Align, Reason and Learn: Medical Pre-training", "“Align, Reason and Learn”"),
+        ("Swin Transformer: Hierarchical Vision Transformer", "Swin Transformer"),
+        ("HorNet: Efficient High-Order Spatial Interactions", "HorNet"),
+        # A whole title is not cut: no "…" after its last word.
+        (
+            "Generating Images with Multimodal Language Models",
+            "“Generating Images with Multimodal Language Models”",
+        ),
+        (
+            "Designing BERT for Convolutional Networks: Sparse and Hierarchical Masked Modeling",
+            "“Designing BERT for Convolutional Networks”",
+        ),
+        (
+            "Compositional Scene Representation Learning via Reconstruction and Beyond",
+            "“Compositional Scene Representation Learning via Reconstruction…”",
+        ),
+    ],
+)
+def test_a_paper_without_authors_or_a_coined_name_is_named_by_its_quoted_title(title, named):
+    from conftest import make_paper
+
+    from assistant.text import short_name
+
+    assert short_name(make_paper(title=title, abstract="We study things.", authors=[])) == named
