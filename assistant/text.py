@@ -181,6 +181,40 @@ def names_several(paper: Paper) -> bool:
     return len(paper.authors) >= 2 or bool(paper.authors and paper.more_authors)
 
 
+def told_apart(sentences: list[str], numbered: dict[int, Paper]) -> list[str]:
+    """``sentences`` with papers that :func:`short_name` names alike told apart by their year,
+    as author-year citation does: "Wang et al. (2023)" and "Wang et al. (2024)", or "(2024a)"
+    and "(2024b)" in one year. Each use of the shared name is the paper of the first marker
+    after it (a blind read found one "Zhang et al." for two papers of one draft)."""
+    by_name: dict[str, list[int]] = {}
+    for n in sorted(numbered):
+        by_name.setdefault(short_name(numbered[n]), []).append(n)
+    label: dict[int, str] = {}
+    for ns in (ns for ns in by_name.values() if len(ns) > 1):
+        years = [numbered[n].year for n in ns]
+        for n, year in zip(ns, years, strict=True):
+            same = [m for m, y in zip(ns, years, strict=True) if y == year]
+            if year:  # an undated paper keeps its name alone
+                label[n] = f"{year}{'abcdefghij'[same.index(n)] if len(same) > 1 else ''}"
+    if not label:
+        return sentences
+    out = []
+    for sentence in sentences:
+        for name in {short_name(numbered[n]) for n in label}:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-]| \()(?=(?P<rest>.*))")
+
+            def dated(m: re.Match[str], name: str = name) -> str:
+                after = re.search(r"\[(\d+)", m.group("rest"))
+                n = int(after.group(1)) if after else None
+                if n in label and short_name(numbered[n]) == name:
+                    return f"{name} ({label[n]})"
+                return m.group(0)
+
+            sentence = pattern.sub(dated, sentence)
+        out.append(sentence)
+    return out
+
+
 def year_label(paper: Paper, dated: bool = True) -> str:
     """The paper's year as prose shows it: ``2022``; else its listing date when ``dated``
     (listings may give ``Mar 3`` without a year); else ``n.d.``."""

@@ -46,6 +46,7 @@ from assistant.text import (
     sentences,
     short_name,
     third_person_of,
+    told_apart,
     with_marker,
     without_connective,
     year_label,
@@ -782,6 +783,7 @@ def write_outline(
         written += len(head) + sum(s in by_model for s in body)
         from_abstracts += sum(s not in by_model for s in body)
         body = introduced(head + body, {n: p for n, p in group}, abbreviations)
+        body = told_apart(body, numbered)
         kept = {n for s in body for n in markers(s)}
         lost = [p for n, p in group if n not in kept]
         notes += [

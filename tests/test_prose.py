@@ -358,3 +358,30 @@ def test_a_paper_without_authors_or_a_coined_name_is_named_by_its_quoted_title(t
     from assistant.text import short_name
 
     assert short_name(make_paper(title=title, abstract="We study things.", authors=[])) == named
+
+
+def test_two_papers_named_alike_in_one_draft_are_told_apart_by_their_year():
+    from conftest import make_paper
+
+    from assistant.text import told_apart
+
+    authors = ["Wei Wang", "A B", "C D"]
+    old = make_paper("old", title="Reward Models", authors=authors, year=2023)
+    new = make_paper("new", title="Preference Tuning", authors=authors, year=2024)
+    also = make_paper("also", title="Process Rewards", authors=authors, year=2024)
+    other = make_paper("other", title="Search", authors=["Li Zhu", "E F", "G H"])
+    papers = {1: old, 2: new, 3: other}
+    said = ["Wang et al. train a reward model [1].", "Zhu et al. search [3]; Wang et al. tune [2]."]
+    assert told_apart(said, papers) == [
+        "Wang et al. (2023) train a reward model [1].",
+        "Zhu et al. search [3]; Wang et al. (2024) tune [2].",
+    ]
+    # One year: "2024a", "2024b", in the order of the numbers; a name alone stays as it is.
+    assert told_apart(["Wang et al. tune [2] and Wang et al. score [4]."], {2: new, 4: also}) == [
+        "Wang et al. (2024a) tune [2] and Wang et al. (2024b) score [4]."
+    ]
+    assert told_apart(said, {1: old, 3: other}) == said
+    li = [make_paper(f"li{y}", authors=["Li", "Chen"], year=y) for y in (2022, 2023)]
+    assert told_apart(["Li and Chen fuse LiDAR [1]."], dict(enumerate(li, 1))) == [
+        "Li and Chen (2022) fuse LiDAR [1]."
+    ]
