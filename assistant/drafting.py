@@ -149,6 +149,37 @@ _ENDED = re.compile(r"(?:[.!?]|\[[\d,\s]+\])[\"”’)\]]*\s*$")
 # "**Performance**: The paper achieves ...", "**Token slimming.** Zong et al. ...": a bold label
 # the model puts before a sentence, as in a list; the sentence is what follows it.
 _LABEL = re.compile(r"^\s*(?:\*\*)?[^*\n]{1,80}?(?:[:.]\s*\*\*|\*\*\s*[:.])\s*")
+# The writer's own praise, which no abstract backs (a blind read: "POVID is proposed to ...,
+# which is a significant step towards reducing hallucinations [1]"): a trailing clause that
+# rates what the sentence said, or a sentence that only rates "this approach".
+_RATING = (
+    r"(?:\w+ly\s+)?(?:significant|promising|important|crucial|valuable|notable|remarkable|"
+    r"major|key|useful|powerful|impressive|innovative|elegant|interesting|essential|vital|"
+    r"step|milestone|breakthrough|contribution|advance(?:ment)?)\b"
+)
+_RATING_CLAUSE = re.compile(
+    r",\s+(?:which|making it|this)\s+(?:is|was|represents|marks|makes|constitutes|offers)\s+"
+    r"(?:(?:a|an|the|it|them)\s+)?(?:particularly\s+|especially\s+|highly\s+|very\s+)?"
+    + _RATING
+    + r"[^\[]*?(?=\s*(?:\[[\d,\s]+\])?\s*\.?$)",
+    re.I,
+)
+_RATING_SENTENCE = re.compile(
+    r"^(?:it|this|these|such)(?:\s+\w+){0,2}?\s+(?:is|are|was|represents|marks|offers)\s+"
+    r"(?:(?:a|an|the)\s+)?(?:particularly\s+|especially\s+|highly\s+|very\s+)?" + _RATING,
+    re.I,
+)
+
+
+def without_rating(sentence: str) -> str | None:
+    """``sentence`` without a trailing clause that rates it (", which is a significant step
+    towards ..."); None when all it does is rate ("This approach is particularly useful for
+    ...")."""
+    if _RATING_SENTENCE.match(sentence.strip()):
+        return None
+    return _RATING_CLAUSE.sub("", sentence)
+
+
 # "Paper [2] proposes ...", "[2] proposes ...": the model refers to the listing's numbers.
 _BY_NUMBER = re.compile(r"^(?:the )?(?:paper |work |study )?\[(\d+)\]\s+(?=[a-z])", re.I)
 
@@ -476,6 +507,10 @@ class Drafter:
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
             s = without_connective(_called_by_name(s, papers), opening=not out.sentences)
+            if (unrated := without_rating(s)) is None:
+                out.cut += 1
+                continue
+            s = unrated
             if len(one := set(markers(s)) & set(papers)) == 1:
                 s = proposed_named(s, papers[one.pop()])  # "... that the proposed method ..."
             ok = self.check(s, papers)

@@ -438,3 +438,37 @@ def test_a_title_pasted_in_as_a_description_is_cut() -> None:
     # The title in quotes is how a draft names a paper without a shorter name.
     quoted = "“A Sparse and Scalable Architecture for Multi-Modal Foundation Models” scales [12]."
     assert not pastes_title(quoted, mot)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kept"),
+    [
+        # The writer's praise after what the paper does goes; the claim stays.
+        (
+            "POVID is proposed to generate feedback data with AI models, which is a significant "
+            "step towards reducing hallucinations [1].",
+            "POVID is proposed to generate feedback data with AI models [1].",
+        ),
+        (
+            "X prunes tokens, which is particularly important for dense prediction [2].",
+            "X prunes tokens [2].",
+        ),
+        # A sentence that only rates the work is cut whole.
+        ("This approach is particularly useful for tasks such as image classification [2].", None),
+        ("It is an important contribution to the field [3].", None),
+        # What a paper does or measured is no rating.
+        (
+            "X prunes tokens, which reduces FLOPs by 40% [2].",
+            "X prunes tokens, which reduces FLOPs by 40% [2].",
+        ),
+        (
+            "This method reduces the cost of attention [2].",
+            "This method reduces the cost of attention [2].",
+        ),
+        ("The key idea is to prune tokens [2].", "The key idea is to prune tokens [2]."),
+    ],
+)
+def test_the_writers_own_praise_is_dropped(sentence, kept):
+    from assistant.drafting import without_rating
+
+    assert without_rating(sentence) == kept
