@@ -29,6 +29,7 @@ from assistant.query import words
 from assistant.stance import uses_what_it_opposes, words_against
 from assistant.text import (
     THE_PROPOSED,
+    is_phrase,
     method_name,
     named_once,
     names_several,
@@ -122,7 +123,9 @@ def called(paper: Paper) -> str:
     if name := method_name(paper):
         return plain_text(name)
     head = plain_text(paper.title.split(":")[0].strip())
-    return head if len(head.split()) <= 4 else f"“{plain_text(paper.title)}”"
+    if len(head.split()) > 4:
+        return f"“{plain_text(paper.title)}”"
+    return f"“{head}”" if is_phrase(head) else head  # “Escaping Plato's Cave”, a title
 
 
 def evidence_listing(numbered: dict[int, tuple[Paper, list[str]]]) -> str:

@@ -104,6 +104,18 @@ def outline(
     return (filled, rest) if len(filled) >= MIN_PARTS else None
 
 
+def papers_by_part(
+    model: ChatModel, searcher: Searcher, topic: str, papers: list[Paper]
+) -> dict[str, str]:
+    """Paper id to the part of ``topic`` it takes (:func:`parts`), for the papers that use
+    some part's own words (:func:`_closest`); empty when the topic lists no parts."""
+    names = parts(model, topic)
+    if not names:
+        return {}
+    closest, fits = _closest(searcher, topic, names, papers)
+    return {pid: part for pid, part in closest.items() if fits[pid]}
+
+
 def _closest(
     searcher: Searcher, topic: str, names: list[str], papers: list[Paper]
 ) -> tuple[dict[str, str], dict[str, bool]]:

@@ -19,6 +19,7 @@ from assistant.frequency import DocumentFrequency
 from assistant.papers import Paper
 from assistant.prose import is_clean, plain_text
 from assistant.roles import contribution, roles
+from assistant.text import names_several
 
 THREAD_PROMPT = (
     "You read the titles and main sentences of two papers from one section of a survey and "
@@ -215,6 +216,45 @@ def contrast_sentence(
         if phrasing(clause, drafter.facts(papers[n])) < CONTRAST_MIN_PHRASING:
             return None  # its paper's words, put together into what the paper does not say
     return drafter.check(sentence, {a: papers[a], b: papers[b]})
+
+
+def facet_contrast(
+    drafter: Drafter, papers: dict[int, Paper], part_of: dict[str, str]
+) -> str | None:
+    """How a theme's papers differ by the part of the topic each takes, where they take two
+    or more: "POVID is about preference-based alignment [1], whereas MVP is about
+    training-free mitigation [2]." (the first paper of each of the first two parts; a blind read
+    asked for it when a topic set two approaches against each other and the draft listed
+    them). ``part_of``: paper id to part (:func:`subtopics.papers_by_part`). The sentence
+    passes the checks, each clause against its own paper, or is None; its verb ("is about",
+    "work on") carries no word of its own for the support check to find."""
+    first: dict[str, int] = {}
+    for n in sorted(papers):
+        part = part_of.get(papers[n].id)
+        if part and part not in first:
+            first[part] = n
+    if len(first) < 2:
+        return None
+    (part_a, a), (part_b, b) = list(first.items())[:2]
+    if called(papers[a]) == called(papers[b]):
+        return None
+    clauses = [
+        f"{called(papers[n])} {'work on' if names_several(papers[n]) else 'is about'} "
+        f"{_as_object(part)} [{n}]"
+        for part, n in ((part_a, a), (part_b, b))
+    ]
+    return drafter.check(f"{clauses[0]}, whereas {clauses[1]}.", {a: papers[a], b: papers[b]})
+
+
+def _as_object(part: str) -> str:
+    """A part as the object of a verb: "Training-free mitigation" -> "training-free
+    mitigation", but "LVLM hallucination" and "3D settings" keep their case."""
+    first = part.split()[0]
+    return (
+        part
+        if first[1:] != first[1:].lower() or not first[:1].isalpha()
+        else (part[:1].lower() + part[1:])
+    )
 
 
 def said_again(sentence: str, versus: str) -> bool:

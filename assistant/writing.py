@@ -727,8 +727,17 @@ def related_work_steps(
     """Related work as it is written: the outline (text), each paragraph (text), the Draft
     (see :func:`related_work_outline` and :func:`write_outline`)."""
     topic, outline, less_sure = related_work_outline(topic, searcher, model, filters, topics)
+    part_of = {}  # the part of the topic each paper takes, for contrasts across parts
+    if model is not None and outline:
+        everyone = [p for _, group in outline for p in group]
+        part_of = subtopics.papers_by_part(model.for_task("judge"), searcher, topic, everyone)
     yield from write_outline(
-        topic, outline, model, frequency=searcher.frequency, less_sure=less_sure
+        topic,
+        outline,
+        model,
+        frequency=searcher.frequency,
+        less_sure=less_sure,
+        part_of=part_of,
     )
 
 
@@ -739,9 +748,12 @@ def write_outline(
     formal: bool = False,
     frequency: DocumentFrequency | None = None,
     less_sure: Collection[str] = frozenset(),
+    part_of: dict[str, str] | None = None,
 ) -> Iterator[str | Draft]:
     """A paragraph per theme of ``outline``: the outline (text, ``less_sure`` paper ids
     marked), each paragraph (text), the Draft (those papers named in its note).
+    ``part_of``: paper id to the part of the topic it takes, for a contrast between two
+    papers of a theme that take different parts (:func:`synthesis.facet_contrast`).
 
     The model writes each paragraph from that theme's evidence (in a formal register when
     ``formal``), every sentence is checked, and any paper of the outline the model left out
@@ -780,6 +792,11 @@ def write_outline(
         head: list[str] = []
         if drafter is not None:  # what the papers share and how two differ, at its head
             head, body = synthesis.synthesized(drafter, name, dict(group), body)
+            contrasted = any(" whereas " in x for x in head)
+            if part_of and not contrasted:
+                facet = synthesis.facet_contrast(drafter, dict(group), part_of)
+                if facet and not any(repeats_claim(facet, x) for x in head + body):
+                    head.append(facet)
         written += len(head) + sum(s in by_model for s in body)
         from_abstracts += sum(s not in by_model for s in body)
         body = introduced(head + body, {n: p for n, p in group}, abbreviations)

@@ -472,3 +472,35 @@ def test_the_writers_own_praise_is_dropped(sentence, kept):
     from assistant.drafting import without_rating
 
     assert without_rating(sentence) == kept
+
+
+POVID = make_paper(
+    "povid", title="Aligning Modalities in Vision Large Language Models via Preference Fine-tuning",
+    abstract="Vision large language models hallucinate. In this work, we frame the hallucination "
+    "problem as an alignment issue and tackle it with preference tuning. Specifically, we "
+    "propose POVID to generate feedback data with AI models.",
+)  # fmt: skip
+MVP = make_paper(
+    "mvp", title="Look, Compare, Decide: Alleviating Hallucination in Large Vision-Language Models",
+    abstract="Large vision-language models suffer from hallucination. In this paper, we propose a "
+    "training-free framework that mitigates hallucination by multi-view multi-path reasoning. "
+    "Experiments show that our proposed MVP mitigates hallucination across four LVLMs.",
+)  # fmt: skip
+
+
+def test_two_papers_taking_different_parts_of_the_topic_are_contrasted() -> None:
+    from assistant.drafting import Drafter
+    from assistant.llm import ChatModel
+    from assistant.synthesis import facet_contrast
+
+    drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))  # never asked
+    papers = {1: POVID, 2: MVP}
+    part_of = {"povid": "Preference-based alignment", "mvp": "Training-free mitigation"}
+    assert facet_contrast(drafter, papers, part_of) == (
+        "POVID is about preference-based alignment [1], whereas MVP is about "
+        "training-free mitigation [2]."
+    )
+    # One part, or a part the paper's abstract does not bear out: no contrast.
+    assert facet_contrast(drafter, papers, {"povid": "Training-free mitigation"}) is None
+    swapped = {"povid": "Training-free mitigation", "mvp": "Preference-based alignment"}
+    assert facet_contrast(drafter, papers, swapped) is None
