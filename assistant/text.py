@@ -427,6 +427,15 @@ _NAMED_BEFORE = re.compile(
 )
 
 
+# "MultiMAE proposes a pre-training strategy called Multi-modal Multi-task Masked
+# Autoencoders (MultiMAE)": the name defined after its own use; the long form moves up.
+_NAMED_DEFINED = re.compile(
+    rf"^(?P<name>[^,:;()]{{2,60}}?) (?P<said>[a-z]+ (?:a|an|the) (?:{_NOUN_WORD} ){{0,3}}"
+    rf"{_NOUN_WORD}),? (?:called|named|dubbed|termed) (?P<long>[A-Z][^()]{{3,80}}?) "
+    r"\((?P=name)\)"
+)
+
+
 # "IRRA proposes a framework called IRRA that ...": without the name, "called" goes too.
 _CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
 
@@ -454,11 +463,13 @@ def named_once(sentence: str) -> str:
     when the second X has an acronym Y); "X proposes X, which shows ..." -> "X shows ...";
     "X proposes X to optimize ..." -> "X is proposed to optimize ..."; "X presents a new
     architecture X for ..." -> "X presents a new architecture for ..."; "X introduces the X
-    framework" -> "X introduces a framework"."""
+    framework" -> "X introduces a framework"; "X proposes a strategy called Long Form (X)" ->
+    "X (Long Form) proposes a strategy"."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
     s = _NAMED_BEFORE.sub(lambda m: f"{m['name']} {m['verb']} {_article(m['noun'])}", s, count=1)
     s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {_CALLED.sub('', m['said'])}", s, count=1)
+    s = _NAMED_DEFINED.sub(lambda m: f"{m['name']} ({m['long']}) {m['said']}", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 
 

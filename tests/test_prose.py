@@ -286,6 +286,12 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "CLIP-MoE also proposes CLIP-MoE, a simple yet effective strategy [11].",
             "CLIP-MoE also proposes a simple yet effective strategy [11].",
         ),
+        (  # defined after its own use: the long form moves to the subject (a blind read)
+            "MultiMAE proposes a pre-training strategy called Multi-modal Multi-task Masked "
+            "Autoencoders (MultiMAE) [3].",
+            "MultiMAE (Multi-modal Multi-task Masked Autoencoders) proposes a pre-training "
+            "strategy [3].",
+        ),
         (  # another use of the name is no repetition
             "AIM proposes a method that AIM applies to video LLMs [1].",
             "AIM proposes a method that AIM applies to video LLMs [1].",
