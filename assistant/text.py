@@ -381,6 +381,8 @@ def third_person(sentence: str, who: str, several: bool | None = None) -> str:
     # is not quoted, so drop it and start with the paper.
     s = OPENING_BEFORE_WE.sub("", s)
     s = without_connective(s, opening=True)  # "Lastly, WIT provides ...": its list is not here
+    # "we will present our solutions": what the paper does, said when it is read.
+    s = re.sub(r"\b(we|We) will (?=[a-z]+\b)", r"\1 ", s, count=1)
     if _WE_OPENING.match(s):
         s = _WE_OPENING.sub(f"{who} ", s, count=1)
     elif re.match(r"^we\s", s, re.IGNORECASE):

@@ -111,6 +111,14 @@ def test_the_pronoun_i_is_first_person():
         ("We focus on X.", "Kim", False, "Kim focuses on X."),
         ("We employ X.", "Kim", False, "Kim employs X."),
         ("We craft and integrate X.", "NVLM", False, "NVLM crafts and integrates X."),
+        # A report's future is its present when it is read (a blind read: "will present").
+        (
+            "In this report, we will present solutions to X.",
+            "Zhang et al.",
+            True,
+            "Zhang et al. present solutions to X.",
+        ),
+        ("We will show X.", "Kim", False, "Kim shows X."),
         (
             "We design and implementation of X.",
             "Kim",
