@@ -71,14 +71,15 @@ def definitions(text: str) -> dict[str, str]:
 
 
 def introduced(
-    sentences: Iterable[str], papers: dict[int, Paper], known: set[str] | None = None
+    sentences: Iterable[str], papers: dict[int, Paper], known: dict[str, bool] | None = None
 ) -> list[str]:
     """``sentences`` in order, each abbreviation's first use spelled out from the abstract of a
     paper the sentence cites ("The DH learns ..." becomes "The Decoupling Head (DH) learns
-    ..."). ``known``: abbreviations already used (it is updated, so a draft's paragraphs can
-    share one). The name a cited title opens with, an abbreviation no cited abstract defines,
+    ..."). ``known``: abbreviations already used, each with whether its long form was given
+    (it is updated, so a draft's paragraphs can share one); one given is not defined again
+    ("Multimodal Large Language Models (MLLMs)" becomes "MLLMs"). The name a cited title opens with, an abbreviation no cited abstract defines,
     and one whose long form the sentence already holds are left as they are."""
-    known = set() if known is None else known
+    known = {} if known is None else known
     defined: dict[int, dict[str, str]] = {}
     out = []
     for sentence in sentences:
@@ -86,11 +87,16 @@ def introduced(
         at = 0
         while m := ABBREVIATION.search(sentence, at):
             short, at = m.group(0), m.end()
-            if short in known:
+            defined_here = sentence[: m.start()].endswith("(")  # "Semantic Token ViT (STViT)"
+            if known.get(short) and defined_here:
+                sentence, at = _said_short(sentence, m)
                 continue
-            if sentence[: m.start()].endswith("(") or sentence[m.end() :].startswith(" ("):
-                continue  # part of a name being defined: "Semantic Token ViT (STViT)"
-            known.add(short)
+            if short in known or defined_here:
+                known[short] = known.get(short, False) or defined_here
+                continue
+            if sentence[m.end() :].startswith(" ("):
+                continue  # part of a name being defined: the "ViT" of "Semantic Token ViT"
+            known[short] = False
             for n in cited:
                 if n not in defined:
                     defined[n] = definitions(papers[n].abstract)
@@ -100,9 +106,26 @@ def introduced(
                 spelled = f"{sentence[: m.start()]}{long} ({short}){sentence[m.end() :]}"
                 if len(spelled.split()) <= MAX_WORDS:
                     sentence, at = spelled, m.start() + len(long) + len(short) + 3
+                    known[short] = True
                 break
         out.append(sentence)
     return out
+
+
+def _said_short(sentence: str, m: re.Match[str]) -> tuple[str, int]:
+    """``sentence`` with the abbreviation ``m`` found in it, where it is defined again
+    ("Multimodal Large Language Models (MLLMs)" after a sentence that defined it), said
+    short ("MLLMs"), and where to look on. A blind read found MLLM spelled out three times
+    in one draft."""
+    before, short = sentence[: m.start()], m.group(0)
+    if not before.endswith("(") or not sentence[m.end() :].startswith(")"):
+        return sentence, m.end()
+    said = before[:-1].rstrip()
+    long = long_form(said, short)
+    if long is None or not said.lower().endswith(long.lower()):
+        return sentence, m.end()
+    start = len(said) - len(long)
+    return f"{sentence[:start]}{short}{sentence[m.end() + 1 :]}", start + len(short)
 
 
 def _names(paper: Paper, short: str) -> bool:

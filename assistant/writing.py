@@ -772,7 +772,7 @@ def write_outline(
     prompt = PARAGRAPH_PROMPT + (FORMAL_REGISTER if formal else "")
     paragraphs, notes = [], []
     written = cut = from_abstracts = 0
-    abbreviations: set[str] = set()  # spelled out at their first use in the draft
+    abbreviations: dict[str, bool] = {}  # spelled out at their first use in the draft
     for name, group in numbered_outline:
         body: list[str] = []
         by_model: set[str] = set()
@@ -855,7 +855,7 @@ def review_outline(
     citations: list[Citation] = []
     counts = {"model_sentences": 0, "evidence_sentences": 0}
     lines = [f"# Literature review: {topic}", ""]
-    abbreviations: set[str] = set()  # spelled out at their first use in the outline
+    abbreviations: dict[str, bool] = {}  # spelled out at their first use in the outline
     for i, (name, group) in enumerate(themes, 1):
         years = sorted({p.year for p in group if p.year})
         span = (

@@ -57,7 +57,7 @@ def test_an_abstract_defines_its_abbreviations() -> None:
 
 def test_the_first_use_in_a_draft_is_spelled_out_from_the_cited_abstract() -> None:
     papers = {1: MOE, 2: HEAD, 3: IRRA}
-    known: set[str] = set()
+    known: dict[str, bool] = {}
     first = introduced(
         [
             "The proposed EWA technique improves naive MoE on small datasets [1].",
@@ -89,3 +89,11 @@ def test_the_first_use_in_a_draft_is_spelled_out_from_the_cited_abstract() -> No
     # An abbreviation whose long form the sentence already holds is left alone.
     said = "Experts Weights Averaging (EWA) merges experts [1]."
     assert introduced([said], papers) == [said]
+    # Defined again after the draft gave its long form, it is said short (a blind read found
+    # MLLM spelled out three times in one draft); defined where it was only used, it stays.
+    assert introduced([said, "They cut Experts Weights Averaging (EWA) costs [1]."], papers) == [
+        said,
+        "They cut EWA costs [1].",
+    ]
+    bare = ["XBT is hard [1].", "Cross-modal Bidirectional Transfer (XBT) helps [1]."]
+    assert introduced(bare, papers) == bare
