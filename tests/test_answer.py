@@ -323,11 +323,12 @@ def test_a_title_name_with_and_is_one_paper_not_several_people():
 
     untitled = make_paper(title="Align and Prompt: Video-and-Language Pre-training")
     pair = make_paper("p2", authors=["Ann Zong", "Bo Song"])
-    assert short_name(untitled) == "Align and Prompt" and not names_several(untitled)
+    # A title's phrase is quoted as the title it is, and it is one paper.
+    assert short_name(untitled) == "“Align and Prompt”" and not names_several(untitled)
     assert names_several(pair)
     who = short_name(untitled)
     assert third_person("We propose entity prompts.", who, names_several(untitled)) == (
-        "Align and Prompt proposes entity prompts."
+        "“Align and Prompt” proposes entity prompts."
     )
 
 
