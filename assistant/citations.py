@@ -104,11 +104,17 @@ def _occurs(fact: str, lowered: str) -> bool:
     return re.search(rf"(?<![a-z]){f}(?:e?s)?(?![a-z])", lowered) is not None
 
 
+# An author-year label after a name ("Wang et al. (2024a)", text.told_apart) says which
+# paper is meant; it claims nothing of it.
+_YEAR_LABEL = re.compile(r"\s\((?:19|20)\d\d[a-j]?\)")
+
+
 def support(sentence: str, evidence: str) -> float:
     """How much of ``sentence`` its ``evidence`` backs: 0..1 (1 = every content word occurs).
 
     A sentence that names a person, model or number the evidence lacks gets 0.
     """
+    sentence = _YEAR_LABEL.sub("", sentence)
     facts = _names_and_numbers(sentence)
     lowered = evidence.lower()
     if not all(_occurs(f, lowered) for f in facts):

@@ -532,8 +532,9 @@ def with_marker(sentence: str, n: int) -> str:
 # index (bump chunking.CHUNK_FORMAT when it changes).
 _ABSTRACT_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 # A model's prose (answers, drafts) also opens sentences with curly quotes and with Markdown
-# bold (a draft's "**Theme.** ..." headings), and is not split before a digit.
-_PROSE_BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[“‘*])")
+# bold (a draft's "**Theme.** ..." headings), and is not split before a digit, nor after
+# "et al." ("Wang et al. (2024a) propose ...", two papers told apart by their year).
+_PROSE_BOUNDARY = re.compile(r"(?<=[.!?])(?<!et al\.)\s+(?=[A-Z\"'(\[“‘*])")
 
 
 def _split(text: str, boundary: re.Pattern[str]) -> list[str]:

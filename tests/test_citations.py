@@ -85,6 +85,12 @@ def test_prose_sentences_splits_at_end_punctuation_before_a_capital_quote_or_bra
     assert prose_sentences("version 2.0 of it. and lower case.") == [
         "version 2.0 of it. and lower case."
     ]
+    # Two papers told apart by year: "et al. (2024a)" goes on in the same sentence, and the
+    # label is no number the support check looks for in the abstract.
+    told = "It prunes tokens [1]. Wang et al. (2024a) merge visual tokens [2]."
+    assert prose_sentences(told) == ["It prunes tokens [1].", told.split("[1]. ")[1]]
+    assert is_supported("Wang et al. (2024a) merge visual tokens", "We merge visual tokens.")
+    assert not is_supported("Wang et al. merge 2024 tokens", "We merge visual tokens.")
 
 
 def test_content_words_are_stemmed_without_stop_words_or_markers():
