@@ -89,8 +89,9 @@ def test_prose_sentences_splits_at_end_punctuation_before_a_capital_quote_or_bra
     # label is no number the support check looks for in the abstract.
     told = "It prunes tokens [1]. Wang et al. (2024a) merge visual tokens [2]."
     assert prose_sentences(told) == ["It prunes tokens [1].", told.split("[1]. ")[1]]
-    assert is_supported("Wang et al. (2024a) merge visual tokens", "We merge visual tokens.")
-    assert not is_supported("Wang et al. merge 2024 tokens", "We merge visual tokens.")
+    facts = "Wei Wang, Li Zhu. We merge visual tokens."
+    assert is_supported("Wang et al. (2024a) merge visual tokens", facts)
+    assert not is_supported("Wang et al. merge 2024 tokens", facts)
 
 
 def test_content_words_are_stemmed_without_stop_words_or_markers():
