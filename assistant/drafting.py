@@ -187,6 +187,20 @@ def without_rating(sentence: str) -> str | None:
 _BY_NUMBER = re.compile(r"^(?:the )?(?:paper |work |study )?\[(\d+)\]\s+(?=[a-z])", re.I)
 
 
+# "POVID and [2] differ in ...": a number in the middle of a clause, used as the name of a
+# paper, where a marker can only close a claim.
+_NUMBER_AS_NAME = re.compile(
+    r"\b(?:and|with|than|to|from|unlike|of|between|versus|vs\.)\s+\[\d+\]\s+"
+    r"(?!(?:and|or|whereas|while|but)\b)[a-z]"
+)
+
+
+def uses_number_as_name(sentence: str) -> bool:
+    """Whether a paper's number stands for its name inside the sentence ("POVID and [2]
+    differ significantly ...", read in an aside draft of 6 December)."""
+    return bool(_NUMBER_AS_NAME.search(sentence))
+
+
 def _named(sentence: str, papers: dict[int, Paper]) -> str:
     """A sentence that opens with a paper's number ("Paper [2] proposes X.") opened with its
     name instead, the number moved to the end: "Liu et al. propose X [2]."."""
@@ -510,6 +524,9 @@ class Drafter:
                 if len(backing) == 1:
                     s = f"{s.rstrip().rstrip('.')} [{backing[0]}]."
             s = without_connective(_called_by_name(s, papers), opening=not out.sentences)
+            if uses_number_as_name(s):
+                out.cut += 1
+                continue
             if (unrated := without_rating(s)) is None:
                 out.cut += 1
                 continue

@@ -504,3 +504,14 @@ def test_two_papers_taking_different_parts_of_the_topic_are_contrasted() -> None
     assert facet_contrast(drafter, papers, {"povid": "Training-free mitigation"}) is None
     swapped = {"povid": "Training-free mitigation", "mvp": "Preference-based alignment"}
     assert facet_contrast(drafter, papers, swapped) is None
+
+
+def test_a_number_standing_for_a_papers_name_is_caught() -> None:
+    from assistant.drafting import uses_number_as_name
+
+    assert uses_number_as_name("POVID and [2] differ significantly in their approach.")
+    assert uses_number_as_name("Compared with [3] it is faster [1].")
+    # Markers closing claims, and the runs citing several papers for one claim, are fine.
+    assert not uses_number_as_name("POVID [1] and MVP [2] both reduce hallucination.")
+    assert not uses_number_as_name("Both reduce hallucination [1] and [2].")
+    assert not uses_number_as_name("POVID tunes preferences [1], whereas MVP needs none [2].")
