@@ -438,6 +438,14 @@ _NAMED_DEFINED = re.compile(
 )
 
 
+# "DMMI proposes a Dual Multi-Modal Interaction (DMMI) Network, which ...": the method
+# proposing itself; it is what the object says.
+_NAMED_ITSELF = re.compile(
+    r"^(?P<name>[^,:;()]{2,60}?) (?:propos|introduc|present|develop|design)e?s "
+    r"(?P<article>an?) (?P<said>[^()]{3,120}?) \((?P=name)\)"
+)
+
+
 # "IRRA proposes a framework called IRRA that ...": without the name, "called" goes too.
 _CALLED = re.compile(r" (?:called|named|dubbed|termed|coined)$")
 
@@ -466,12 +474,14 @@ def named_once(sentence: str) -> str:
     "X proposes X to optimize ..." -> "X is proposed to optimize ..."; "X presents a new
     architecture X for ..." -> "X presents a new architecture for ..."; "X introduces the X
     framework" -> "X introduces a framework"; "X proposes a strategy called Long Form (X)" ->
-    "X (Long Form) proposes a strategy"."""
+    "X (Long Form) proposes a strategy"; "X proposes a Long Form (X) Network" -> "X is a Long
+    Form Network"."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
     s = _NAMED_BEFORE.sub(lambda m: f"{m['name']} {m['verb']} {_article(m['noun'])}", s, count=1)
     s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {_CALLED.sub('', m['said'])}", s, count=1)
     s = _NAMED_DEFINED.sub(lambda m: f"{m['name']} ({m['long']}) {m['said']}", s, count=1)
+    s = _NAMED_ITSELF.sub(lambda m: f"{m['name']} is {m['article']} {m['said']}", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 
 

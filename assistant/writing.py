@@ -792,11 +792,12 @@ def write_outline(
         head: list[str] = []
         if drafter is not None:  # what the papers share and how two differ, at its head
             head, body = synthesis.synthesized(drafter, name, dict(group), body)
-            contrasted = any(" whereas " in x for x in head)
-            if part_of and not contrasted:
-                facet = synthesis.facet_contrast(drafter, dict(group), part_of)
-                if facet and not any(repeats_claim(facet, x) for x in head + body):
-                    head.append(facet)
+            # The topic's own axis comes first: an eleventh blind read found the model's
+            # contrast ("POVID generates feedback data ..., whereas MVP uses ...") miss the
+            # "training-free vs. preference-based" the topic asked for.
+            facet = synthesis.facet_contrast(drafter, dict(group), part_of) if part_of else None
+            if facet and not any(repeats_claim(facet, x) for x in head + body):
+                head.insert(0, facet)
         written += len(head) + sum(s in by_model for s in body)
         from_abstracts += sum(s not in by_model for s in body)
         body = introduced(head + body, {n: p for n, p in group}, abbreviations)

@@ -300,6 +300,16 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "MultiMAE (Multi-modal Multi-task Masked Autoencoders) proposes a pre-training "
             "strategy [3].",
         ),
+        (  # the method proposing itself is what the object says (the eleventh blind read)
+            "DMMI proposes a Dual Multi-Modal Interaction (DMMI) Network, which contains two "
+            "decoder branches [6].",
+            "DMMI is a Dual Multi-Modal Interaction Network, which contains two decoder "
+            "branches [6].",
+        ),
+        (  # authors propose: as it is
+            "Liu et al. propose a Dual Network (DN) [2].",
+            "Liu et al. propose a Dual Network (DN) [2].",
+        ),
         (  # another use of the name is no repetition
             "AIM proposes a method that AIM applies to video LLMs [1].",
             "AIM proposes a method that AIM applies to video LLMs [1].",
