@@ -104,16 +104,35 @@ def outline(
     return (filled, rest) if len(filled) >= MIN_PARTS else None
 
 
-def papers_by_part(
-    model: ChatModel, searcher: Searcher, topic: str, papers: list[Paper]
-) -> dict[str, str]:
-    """Paper id to the part of ``topic`` it takes (:func:`parts`), for the papers that use
-    some part's own words (:func:`_closest`); empty when the topic lists no parts."""
-    names = parts(model, topic)
-    if not names:
+# "...: training-free mitigation vs. preference-based alignment": two approaches the topic
+# sets against each other, each ending at a clause's end or before what they are for.
+_VERSUS = re.compile(
+    r"(?:^|[:;,(]\s*)(?P<a>[^:;,()]{3,60}?)\s+(?:vs\.?|versus)\s+(?P<b>[^:;,()]{3,60}?)"
+    r"(?=\s+(?:for|in|on|of|with|under|across)\b|\s*[:;,()]|\s*$)",
+    re.IGNORECASE,
+)
+
+
+def contrasted(topic: str) -> list[str]:
+    """The two things ``topic`` sets against each other ("A vs. B", "A versus B"), as it
+    words them; empty when it sets none."""
+    m = _VERSUS.search(topic.strip().rstrip("."))
+    if not m:
+        return []
+    return [m["a"].strip(), m["b"].strip()]
+
+
+def papers_by_side(searcher: Searcher, topic: str, papers: list[Paper]) -> dict[str, str]:
+    """Paper id to the side of the topic's contrast (:func:`contrasted`) it takes, for the
+    papers that use that side's own words and are closer to it (:func:`_closest`); empty
+    when the topic sets nothing against each other. The model's reading of the topic's parts
+    is not used: for "hallucination ...: training-free mitigation vs. preference-based
+    alignment" the 1.5B model listed "Hallucination" and "Factual errors"."""
+    sides = contrasted(topic)
+    if len(sides) < 2:
         return {}
-    closest, fits = _closest(searcher, topic, names, papers)
-    return {pid: part for pid, part in closest.items() if fits[pid]}
+    closest, fits = _closest(searcher, topic, sides, papers)
+    return {pid: side for pid, side in closest.items() if fits[pid]}
 
 
 def _closest(

@@ -221,13 +221,13 @@ def contrast_sentence(
 def facet_contrast(
     drafter: Drafter, papers: dict[int, Paper], part_of: dict[str, str]
 ) -> str | None:
-    """How a theme's papers differ by the part of the topic each takes, where they take two
-    or more: "POVID is about preference-based alignment [1], whereas MVP is about
-    training-free mitigation [2]." (the first paper of each of the first two parts; a blind read
-    asked for it when a topic set two approaches against each other and the draft listed
-    them). ``part_of``: paper id to part (:func:`subtopics.papers_by_part`). The sentence
-    passes the checks, each clause against its own paper, or is None; its verb ("is about",
-    "work on") carries no word of its own for the support check to find."""
+    """How a theme's papers differ by the side of the topic's "A vs. B" each takes, where
+    they take both: "POVID is about preference-based alignment [1], whereas MVP is about
+    training-free mitigation [2]." (the first paper of each side; a blind read asked for it
+    when a topic set two approaches against each other and the draft listed them).
+    ``part_of``: paper id to side (:func:`subtopics.papers_by_side`). The sentence passes
+    the checks, each clause against its own paper, or is None; its verb ("is about", "work
+    on") carries no word of its own for the support check to find."""
     first: dict[str, int] = {}
     for n in sorted(papers):
         part = part_of.get(papers[n].id)

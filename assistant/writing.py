@@ -727,10 +727,10 @@ def related_work_steps(
     """Related work as it is written: the outline (text), each paragraph (text), the Draft
     (see :func:`related_work_outline` and :func:`write_outline`)."""
     topic, outline, less_sure = related_work_outline(topic, searcher, model, filters, topics)
-    part_of = {}  # the part of the topic each paper takes, for contrasts across parts
+    part_of = {}  # the side of the topic's "A vs. B" each paper takes, for a contrast
     if model is not None and outline:
         everyone = [p for _, group in outline for p in group]
-        part_of = subtopics.papers_by_part(model.for_task("judge"), searcher, topic, everyone)
+        part_of = subtopics.papers_by_side(searcher, topic, everyone)
     yield from write_outline(
         topic,
         outline,
@@ -752,8 +752,8 @@ def write_outline(
 ) -> Iterator[str | Draft]:
     """A paragraph per theme of ``outline``: the outline (text, ``less_sure`` paper ids
     marked), each paragraph (text), the Draft (those papers named in its note).
-    ``part_of``: paper id to the part of the topic it takes, for a contrast between two
-    papers of a theme that take different parts (:func:`synthesis.facet_contrast`).
+    ``part_of``: paper id to the side of the topic's contrast it takes, for a contrast
+    between two papers of a theme on different sides (:func:`synthesis.facet_contrast`).
 
     The model writes each paragraph from that theme's evidence (in a formal register when
     ``formal``), every sentence is checked, and any paper of the outline the model left out

@@ -515,3 +515,15 @@ def test_a_number_standing_for_a_papers_name_is_caught() -> None:
     assert not uses_number_as_name("POVID [1] and MVP [2] both reduce hallucination.")
     assert not uses_number_as_name("Both reduce hallucination [1] and [2].")
     assert not uses_number_as_name("POVID tunes preferences [1], whereas MVP needs none [2].")
+
+
+def test_the_two_sides_a_topic_sets_against_each_other_are_read_from_its_words() -> None:
+    from assistant.subtopics import contrasted
+
+    topic = "Hallucination in LVLMs: training-free mitigation vs. preference-based alignment"
+    assert contrasted(topic) == ["training-free mitigation", "preference-based alignment"]
+    assert contrasted("CNNs versus vision transformers for dense prediction") == [
+        "CNNs",
+        "vision transformers",
+    ]
+    assert contrasted("Token pruning, merging and slimming for vision transformers") == []
