@@ -327,8 +327,8 @@ class TopicFilter:
 
     MIN_RELATIVE_SCORE = 0.65
     # A kept paper fitting under 0.75 is marked "less sure" in the outline, for the researcher
-    # to look at: at this bar, 6 December, dev flagged 37 of the 69 citations outside the
-    # relevant sets and 21 of the 98 inside; aside 18 of 33 and 10 of 42.
+    # to look at: at this bar (writing eval, 6 December) dev marked 37 of the 69 citations
+    # outside the relevant sets and 21 of the 98 inside, aside 17 of 33 and 10 of 42.
     LESS_SURE = 0.75
     MAX_PAPERS = 20  # 2-5 themes of at most a few papers each; more reads as a list
     # With a scoring model (likelihood.Scorer, the bundled 0.5B): the 16 best candidates
