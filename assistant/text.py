@@ -444,6 +444,12 @@ _NAMED_ITSELF = re.compile(
     r"^(?P<name>[^,:;()]{2,60}?) (?:propos|introduc|present|develop|design)e?s "
     r"(?P<article>an?) (?P<said>[^()]{3,120}?) \((?P=name)\)"
 )
+# "CoOp proposes Context Optimization (CoOp), a simple approach ...": the long form is the
+# name's, and what follows the comma says what it is.
+_NAMED_AS_LONG = re.compile(
+    r"^(?P<name>[^,:;()]{2,60}?) (?:propos|introduc|present|develop|design)e?s "
+    r"(?P<long>[A-Z][^()]{2,80}?) \((?P=name)\),\s+(?P<article>an?) "
+)
 
 
 # "IRRA proposes a framework called IRRA that ...": without the name, "called" goes too.
@@ -475,13 +481,14 @@ def named_once(sentence: str) -> str:
     architecture X for ..." -> "X presents a new architecture for ..."; "X introduces the X
     framework" -> "X introduces a framework"; "X proposes a strategy called Long Form (X)" ->
     "X (Long Form) proposes a strategy"; "X proposes a Long Form (X) Network" -> "X is a Long
-    Form Network"."""
+    Form Network"; "X proposes Long Form (X), a ..." -> "X (Long Form) is a ..."."""
     s = _NAMED_WHICH.sub(lambda m: f"{m['name']} ", sentence.strip(), count=1)
     s = _NAMED_TO.sub(lambda m: f"{m['name']} is {m['verb']}ed to ", s, count=1)
     s = _NAMED_BEFORE.sub(lambda m: f"{m['name']} {m['verb']} {_article(m['noun'])}", s, count=1)
     s = _NAMED_AFTER.sub(lambda m: f"{m['name']} {_CALLED.sub('', m['said'])}", s, count=1)
     s = _NAMED_DEFINED.sub(lambda m: f"{m['name']} ({m['long']}) {m['said']}", s, count=1)
     s = _NAMED_ITSELF.sub(lambda m: f"{m['name']} is {m['article']} {m['said']}", s, count=1)
+    s = _NAMED_AS_LONG.sub(lambda m: f"{m['name']} ({m['long']}) is {m['article']} ", s, count=1)
     return _NAMED_TWICE.sub(lambda m: f"{m['name']}{m['alias'] or ''} {m['verb']} ", s, count=1)
 
 

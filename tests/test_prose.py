@@ -306,6 +306,10 @@ def test_a_paper_is_named_by_the_name_it_gives_its_method(title, abstract, name)
             "DMMI is a Dual Multi-Modal Interaction Network, which contains two decoder "
             "branches [6].",
         ),
+        (  # the long form its name's, what it is after the comma
+            "CoOp proposes Context Optimization (CoOp), a simple approach for adapting CLIP [4].",
+            "CoOp (Context Optimization) is a simple approach for adapting CLIP [4].",
+        ),
         (  # authors propose: as it is
             "Liu et al. propose a Dual Network (DN) [2].",
             "Liu et al. propose a Dual Network (DN) [2].",
