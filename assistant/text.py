@@ -146,7 +146,7 @@ def own_names(paper: Paper) -> list[str]:
 def _capitalised_long_form(before: str, short: str) -> bool:
     """Whether what ``short`` abbreviates in ``before`` reads as a paper's coinage ("Cross-level
     Multi-instance Distillation (CMD)"), not the field's term: a long form that opens in lower
-    case ("explainable artificial intelligence (XAI)") or an abbreviation grown from another
+    case ("multi-modal vision-language models (MVLMs)") or an abbreviation grown from another
     ("explainable AI (XAI)") is the field's."""
     from assistant.acronyms import long_form  # acronyms reads prose through this module
 
