@@ -77,8 +77,9 @@ def introduced(
     paper the sentence cites ("The DH learns ..." becomes "The Decoupling Head (DH) learns
     ..."). ``known``: abbreviations already used, each with whether its long form was given
     (it is updated, so a draft's paragraphs can share one); one given is not defined again
-    ("Multimodal Large Language Models (MLLMs)" becomes "MLLMs"). The name a cited title opens with, an abbreviation no cited abstract defines,
-    and one whose long form the sentence already holds are left as they are."""
+    ("Multimodal Large Language Models (MLLMs)" becomes "MLLMs"). The name a cited title
+    opens with, an abbreviation no cited abstract defines, and one whose long form the
+    sentence already holds are left as they are."""
     known = {} if known is None else known
     defined: dict[int, dict[str, str]] = {}
     out = []

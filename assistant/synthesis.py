@@ -219,41 +219,41 @@ def contrast_sentence(
 
 
 def facet_contrast(
-    drafter: Drafter, papers: dict[int, Paper], part_of: dict[str, str]
+    drafter: Drafter, papers: dict[int, Paper], side_of: dict[str, str]
 ) -> str | None:
     """How a theme's papers differ by the side of the topic's "A vs. B" each takes, where
     they take both: "POVID is about preference-based alignment [1], whereas MVP is about
     training-free mitigation [2]." (the first paper of each side; a blind read asked for it
     when a topic set two approaches against each other and the draft listed them).
-    ``part_of``: paper id to side (:func:`subtopics.papers_by_side`). The sentence passes
+    ``side_of``: paper id to side (:func:`subtopics.papers_by_side`). The sentence passes
     the checks, each clause against its own paper, or is None; its verb ("is about", "work
     on") carries no word of its own for the support check to find."""
     first: dict[str, int] = {}
     for n in sorted(papers):
-        part = part_of.get(papers[n].id)
-        if part and part not in first:
-            first[part] = n
+        side = side_of.get(papers[n].id)
+        if side and side not in first:
+            first[side] = n
     if len(first) < 2:
         return None
-    (part_a, a), (part_b, b) = list(first.items())[:2]
+    (side_a, a), (side_b, b) = list(first.items())[:2]
     if called(papers[a]) == called(papers[b]):
         return None
     clauses = [
         f"{called(papers[n])} {'work on' if names_several(papers[n]) else 'is about'} "
-        f"{_as_object(part)} [{n}]"
-        for part, n in ((part_a, a), (part_b, b))
+        f"{_as_object(side)} [{n}]"
+        for side, n in ((side_a, a), (side_b, b))
     ]
     return drafter.check(f"{clauses[0]}, whereas {clauses[1]}.", {a: papers[a], b: papers[b]})
 
 
-def _as_object(part: str) -> str:
-    """A part as the object of a verb: "Training-free mitigation" -> "training-free
+def _as_object(side: str) -> str:
+    """A side as the object of a verb: "Training-free mitigation" -> "training-free
     mitigation", but "LVLM hallucination" and "3D settings" keep their case."""
-    first = part.split()[0]
+    first = side.split()[0]
     return (
-        part
+        side
         if first[1:] != first[1:].lower() or not first[:1].isalpha()
-        else (part[:1].lower() + part[1:])
+        else (side[:1].lower() + side[1:])
     )
 
 

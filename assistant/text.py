@@ -186,9 +186,10 @@ def told_apart(sentences: list[str], numbered: dict[int, Paper]) -> list[str]:
     as author-year citation does: "Wang et al. (2023)" and "Wang et al. (2024)", or "(2024a)"
     and "(2024b)" in one year. Each use of the shared name is the paper of the first marker
     after it (a blind read found one "Zhang et al." for two papers of one draft)."""
+    name_of = {n: short_name(p) for n, p in numbered.items()}
     by_name: dict[str, list[int]] = {}
     for n in sorted(numbered):
-        by_name.setdefault(short_name(numbered[n]), []).append(n)
+        by_name.setdefault(name_of[n], []).append(n)
     label: dict[int, str] = {}
     for ns in (ns for ns in by_name.values() if len(ns) > 1):
         years = [numbered[n].year for n in ns]
@@ -198,15 +199,18 @@ def told_apart(sentences: list[str], numbered: dict[int, Paper]) -> list[str]:
                 label[n] = f"{year}{'abcdefghij'[same.index(n)] if len(same) > 1 else ''}"
     if not label:
         return sentences
+    patterns = {
+        name: re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-]| \()(?=(?P<rest>.*))")
+        for name in {name_of[n] for n in label}
+    }
     out = []
     for sentence in sentences:
-        for name in {short_name(numbered[n]) for n in label}:
-            pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-]| \()(?=(?P<rest>.*))")
+        for name, pattern in patterns.items():
 
             def dated(m: re.Match[str], name: str = name) -> str:
                 after = re.search(r"\[(\d+)", m.group("rest"))
                 n = int(after.group(1)) if after else None
-                if n in label and short_name(numbered[n]) == name:
+                if n in label and name_of[n] == name:
                     return f"{name} ({label[n]})"
                 return m.group(0)
 

@@ -727,17 +727,17 @@ def related_work_steps(
     """Related work as it is written: the outline (text), each paragraph (text), the Draft
     (see :func:`related_work_outline` and :func:`write_outline`)."""
     topic, outline, less_sure = related_work_outline(topic, searcher, model, filters, topics)
-    part_of = {}  # the side of the topic's "A vs. B" each paper takes, for a contrast
+    side_of = {}  # the side of the topic's "A vs. B" each paper takes, for a contrast
     if model is not None and outline:
         everyone = [p for _, group in outline for p in group]
-        part_of = subtopics.papers_by_side(searcher, topic, everyone)
+        side_of = subtopics.papers_by_side(searcher, topic, everyone)
     yield from write_outline(
         topic,
         outline,
         model,
         frequency=searcher.frequency,
         less_sure=less_sure,
-        part_of=part_of,
+        side_of=side_of,
     )
 
 
@@ -748,11 +748,11 @@ def write_outline(
     formal: bool = False,
     frequency: DocumentFrequency | None = None,
     less_sure: Collection[str] = frozenset(),
-    part_of: dict[str, str] | None = None,
+    side_of: dict[str, str] | None = None,
 ) -> Iterator[str | Draft]:
     """A paragraph per theme of ``outline``: the outline (text, ``less_sure`` paper ids
     marked), each paragraph (text), the Draft (those papers named in its note).
-    ``part_of``: paper id to the side of the topic's contrast it takes, for a contrast
+    ``side_of``: paper id to the side of the topic's contrast it takes, for a contrast
     between two papers of a theme on different sides (:func:`synthesis.facet_contrast`).
 
     The model writes each paragraph from that theme's evidence (in a formal register when
@@ -795,7 +795,7 @@ def write_outline(
             # The topic's own axis comes first: an eleventh blind read found the model's
             # contrast ("POVID generates feedback data ..., whereas MVP uses ...") miss the
             # "training-free vs. preference-based" the topic asked for.
-            facet = synthesis.facet_contrast(drafter, dict(group), part_of) if part_of else None
+            facet = synthesis.facet_contrast(drafter, dict(group), side_of) if side_of else None
             if facet and not any(repeats_claim(facet, x) for x in head + body):
                 head.insert(0, facet)
         written += len(head) + sum(s in by_model for s in body)

@@ -495,8 +495,8 @@ def test_two_papers_taking_different_parts_of_the_topic_are_contrasted() -> None
 
     drafter = Drafter(ChatModel("openai", "none", "http://127.0.0.1:9", "key", 1))  # never asked
     papers = {1: POVID, 2: MVP}
-    part_of = {"povid": "Preference-based alignment", "mvp": "Training-free mitigation"}
-    assert facet_contrast(drafter, papers, part_of) == (
+    side_of = {"povid": "Preference-based alignment", "mvp": "Training-free mitigation"}
+    assert facet_contrast(drafter, papers, side_of) == (
         "POVID is about preference-based alignment [1], whereas MVP is about "
         "training-free mitigation [2]."
     )
