@@ -116,7 +116,7 @@ _VERSUS = re.compile(
 def contrasted(topic: str) -> list[str]:
     """The two things ``topic`` sets against each other ("A vs. B", "A versus B"), as it
     words them; empty when it sets none."""
-    m = _VERSUS.search(topic.strip().rstrip("."))
+    m = _VERSUS.search(topic.strip().rstrip(".?!"))
     if not m:
         return []
     return [m["a"].strip(), m["b"].strip()]

@@ -527,3 +527,8 @@ def test_the_two_sides_a_topic_sets_against_each_other_are_read_from_its_words()
         "vision transformers",
     ]
     assert contrasted("Token pruning, merging and slimming for vision transformers") == []
+    # Asked as a question, the mark is no part of the second side.
+    assert contrasted("Hallucination: training free mitigation versus preference alignment?") == [
+        "training free mitigation",
+        "preference alignment",
+    ]
