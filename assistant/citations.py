@@ -220,11 +220,48 @@ def _names(sentence: str, paper: Paper) -> bool:
     )
 
 
+# A verb that credits a paper with what follows it, and the name it credits: "Jiang et al.
+# introduce GPT-4o" credits the paper with GPT-4o; "propose a new loss" names nothing.
+_CREDIT = r"(?:introduc|propos|present|develop|design|buil|creat|releas|construct|curat|collect|call|nam|dub|term|coin)\w*"
+_CREDITED = re.compile(rf"\b{_CREDIT}\s+(?:(?:a|an|the|their|its)\s+)?([A-Z][\w\-.^+]*|[a-z]+[A-Z][\w\-]*)")
+_CREDIT_VERB = re.compile(rf"\b{_CREDIT}\b", re.I)
+# How many words after one of its own credit verbs the paper must name a thing to own it.
+CREDIT_REACH = 10
+
+
+def owns(paper: Paper, name: str) -> bool:
+    """Whether ``paper`` introduces ``name``: the name is in its title, or within
+    :data:`CREDIT_REACH` words after a credit verb of its abstract ("we introduce InternVL
+    2.5", "a method called MVP"); a model it only uses or compares against ("GPT-4o with
+    MMSearch-Engine achieves the best results") is not its own."""
+    lowered = name.lower().rstrip(".")
+    if lowered in paper.title.lower():
+        return True
+    for source in sentences(paper.abstract):
+        for verb in _CREDIT_VERB.finditer(source):
+            after = source[verb.end() :].lower().split()[:CREDIT_REACH]
+            if any(lowered in w for w in after):
+                return True
+    return False
+
+
+def credits_own(sentence: str, papers: dict[int, Paper]) -> bool:
+    """Whether every name ``sentence`` credits a cited paper with (:data:`_CREDITED`) is that
+    paper's own (:func:`owns`). Word overlap passes "Jiang et al. introduce GPT-4o with
+    MMSearch-Engine" when the abstract only reports GPT-4o's score; this does not."""
+    for text, run in claims(sentence):
+        for credited in _CREDITED.finditer(text):
+            if any(n in papers and not owns(papers[n], credited.group(1)) for n in run):
+                return False
+    return True
+
+
 def grounded(
     sentence: str, papers: dict[int, Paper], facts: dict[int, str] | None = None
 ) -> str | None:
     """A generated sentence if it is grounded in the numbered ``papers``: valid markers,
-    supported by the facts of the papers it cites, no links; else None.
+    supported by the facts of the papers it cites, crediting each only with what it introduces
+    (:func:`credits_own`), no links; else None.
 
     ``facts``: what each paper's sentences may draw on (default :func:`paper_facts`).
     """
@@ -240,7 +277,8 @@ def grounded(
         backing = [n for n in papers if is_supported(s, facts[n])]
         named = [n for n in backing if _names(s, papers[n])]
         if len(named) == 1 or (len(papers) == 1 and backing):
-            return with_marker(s, (named or backing)[0])
+            s = with_marker(s, (named or backing)[0])
+            return s if credits_own(s, papers) else None
         # Uncited sentences may connect, but may not state facts about papers.
         plain = re.sub(r"[^\w\s]", "", s)
         has_fact = any(ch.isdigit() for ch in plain) or any(
@@ -248,7 +286,7 @@ def grounded(
         )
         return None if has_fact else s
     names = {n: " ".join(paper_names(p)) for n, p in papers.items()}
-    return s if supports_each(s, facts, names) else None
+    return s if supports_each(s, facts, names) and credits_own(s, papers) else None
 
 
 def finalize(text: str, numbered: dict[int, Evidence]) -> tuple[str, list[Citation]]:

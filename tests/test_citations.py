@@ -10,9 +10,12 @@ from assistant.citations import (
     Citation,
     claims,
     content_words,
+    credits_own,
+    grounded,
     is_supported,
     keep_markers,
     markers,
+    owns,
     phrasing,
     renumber,
     support,
@@ -249,3 +252,35 @@ def test_a_clause_in_its_papers_phrasing_keeps_it_and_recombined_words_do_not():
     assert phrasing(inverted, _PYRAMID) < 0.6  # every word is the paper's; the claim is not
     assert support(inverted, _PYRAMID) == 1.0  # which the word count alone cannot see
     assert phrasing("PyramidDrop", _PYRAMID) == 1.0  # no pair of words to misplace
+
+
+SEARCH_BENCH = make_paper(
+    "mm",
+    title="MMSearch: Benchmarking the Potential of Large Models as Multi-modal Search Engines",
+    authors=["Dongzhi Jiang"],
+    abstract=(
+        "We introduce MMSearch, a benchmark for multimodal search engines, and design a pipeline "
+        "called MMSearch-Engine. On MMSearch, GPT-4o with MMSearch-Engine achieves the best "
+        "results, surpassing the commercial product Perplexity Pro."
+    ),
+)
+
+
+def test_a_paper_owns_what_its_title_or_its_credit_verbs_name():
+    assert owns(SEARCH_BENCH, "MMSearch")
+    assert owns(SEARCH_BENCH, "MMSearch-Engine")  # "design a pipeline called MMSearch-Engine"
+    assert not owns(SEARCH_BENCH, "GPT-4o")  # only scored on the benchmark
+    assert not owns(SEARCH_BENCH, "Perplexity")
+
+
+def test_a_sentence_may_not_credit_a_paper_with_a_model_it_only_uses():
+    papers = {1: SEARCH_BENCH}
+    wrong = "Jiang et al. introduce GPT-4o with MMSearch-Engine, achieving the best results [1]."
+    right = "Jiang et al. introduce MMSearch, a benchmark for multimodal search engines [1]."
+    assert supports_each(wrong, {1: SEARCH_BENCH.abstract + " Jiang"}, {1: "Jiang"})
+    assert not credits_own(wrong, papers)
+    assert grounded(wrong, papers) is None
+    assert credits_own(right, papers)
+    assert grounded(right, papers) == right
+    # A verb with no name after it credits nothing.
+    assert credits_own("Jiang et al. propose a new benchmark for search engines [1].", papers)
