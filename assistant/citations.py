@@ -223,7 +223,9 @@ def _names(sentence: str, paper: Paper) -> bool:
 # A verb that credits a paper with what follows it, and the name it credits: "Jiang et al.
 # introduce GPT-4o" credits the paper with GPT-4o; "propose a new loss" names nothing.
 _CREDIT = r"(?:introduc|propos|present|develop|design|buil|creat|releas|construct|curat|collect|call|nam|dub|term|coin)\w*"
-_CREDITED = re.compile(rf"\b{_CREDIT}\s+(?:(?:a|an|the|their|its)\s+)?([A-Z][\w\-.^+]*|[a-z]+[A-Z][\w\-]*)")
+_CREDITED = re.compile(
+    rf"\b{_CREDIT}\s+(?:(?:a|an|the|their|its)\s+)?([A-Z][\w\-.^+]*|[a-z]+[A-Z][\w\-]*)"
+)
 _CREDIT_VERB = re.compile(rf"\b{_CREDIT}\b", re.I)
 # How many words after one of its own credit verbs the paper must name a thing to own it.
 CREDIT_REACH = 10

@@ -544,6 +544,53 @@ _SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)
 _SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<=[.!?])\s+(?=[A-Z])")
 
 
+# What a writing request calls the writing ("the related work section", "a short literature
+# review", "an overview"), and the words that lead from it to its topic: the best, "on",
+# "about", ... (a colon only right after the noun: "Related work: X"); else "for" or "of",
+# which also join a topic's own words ("methods for X").
+_WRITING_NOUN = re.compile(
+    r"\b(?:related[- ]works?|(?:literature|lit)[- ]review|review|survey|overview|outline)\b",
+    re.IGNORECASE,
+)
+_BEST_LINK = re.compile(
+    r"\s+(?:on|about|regarding|covering|concerning|discussing)\s+", re.IGNORECASE
+)
+_COLON_LINK = re.compile(r"^(?:\s+\w+){0,2}\s*:\s+")
+_WEAK_LINK = re.compile(r"\s+(?:for|of)\s+", re.IGNORECASE)
+# How many words may lead to the writing noun ("Could you please draft a short related-work
+# section") and from it to its topic ("section of my paper, which is about").
+LEAD_WORDS, LINK_WORDS = 10, 8
+_TRAILING_PLEASE = re.compile(r"[\s,]*(?:please|thanks|thank you)[.!]*$", re.IGNORECASE)
+
+
+def topic_of(text: str) -> str:
+    """The topic of a writing request sent where a topic is expected (the page's "Related
+    work" action, ``assistant related-work``): "Draft a related-work paragraph on token
+    pruning for ViTs" -> "token pruning for ViTs"; a plain topic is returned as it is.
+
+    The request is read by its shape, not its wording: a noun that names the writing
+    (related work, review, survey, overview, outline) within the first few words, the last
+    such noun ("an outline for a literature review on X"), then the word that leads to the
+    topic. A colon or parenthesis before the noun says the noun is the topic's own ("...: a
+    review of evaluation suites")."""
+    text = " ".join(text.split())
+    nouns = [
+        m
+        for m in _WRITING_NOUN.finditer(text)
+        if len(text[: m.start()].split()) <= LEAD_WORDS
+        and not re.search(r"[:;()]", text[: m.start()])
+    ]
+    for noun in reversed(nouns):
+        after = text[noun.end() :]
+        links = [_COLON_LINK.search(after), _BEST_LINK.search(after), _WEAK_LINK.search(after)]
+        for m in links:
+            if m and len(after[: m.start()].split()) <= LINK_WORDS:
+                topic = _TRAILING_PLEASE.sub("", _first_sentence(after[m.end() :]))
+                if topic.strip(" .?!"):
+                    return topic.strip(" .?!")
+    return text
+
+
 def _first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text, maxsplit=1)[0].strip(" .?!")
 

@@ -30,6 +30,7 @@ from assistant.drafting import (
 )
 from assistant.errors import QuestionError
 from assistant.frequency import DocumentFrequency
+from assistant.intent import topic_of
 from assistant.likelihood import Scorer
 from assistant.llm import ChatModel, LLMError
 from assistant.papers import Paper
@@ -520,8 +521,9 @@ def _topic_themes(
     topics: TopicFilter | None,
     drafter: Drafter | None,
 ) -> TopicOutline:
-    """The cleaned topic and its on-topic papers in named themes."""
-    topic = " ".join(topic.split())
+    """The cleaned topic (a request's wording around it dropped, :func:`intent.topic_of`)
+    and its on-topic papers in named themes."""
+    topic = topic_of(topic)
     if not topic:
         raise QuestionError("name a topic to write about")
     kept = (topics or TopicFilter(searcher)).papers(topic, filters)

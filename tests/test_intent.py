@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from assistant.intent import RequestReader, ResearchRequest, read_by_rules, years_named
+from assistant.intent import RequestReader, ResearchRequest, read_by_rules, topic_of, years_named
 
 
 @pytest.mark.parametrize(
@@ -96,6 +96,33 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
 ) -> None:
     request = read_by_rules(text, searcher)
     assert (request.intent, request.topic) == (intent, topic)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Draft a related-work paragraph on token pruning for ViTs", "token pruning for ViTs"),
+        ("pls write related works about CNNs vs ViTs thanks", "CNNs vs ViTs"),
+        ("Related work: sparse mixture-of-experts layers", "sparse mixture-of-experts layers"),
+        (
+            "Please write the related work section of my paper, which is about token pruning. "
+            "Thank you!",
+            "token pruning",
+        ),
+        ("Could you propose an outline for a literature review on open-vocabulary segmentation?",
+         "open-vocabulary segmentation"),
+        ("I need a survey of methods for distillation in detection, please",
+         "methods for distillation in detection"),
+        # Plain topics stay whole, a review named after a colon included.
+        ("Token pruning and merging for ViTs (training-free)", "Token pruning and merging for ViTs (training-free)"),
+        ("Multimodal benchmarks for reasoning: a review of evaluation suites",
+         "Multimodal benchmarks for reasoning: a review of evaluation suites"),
+        ("Knowledge distillation across architectures, e.g. ViT teachers of CNN students",
+         "Knowledge distillation across architectures, e.g. ViT teachers of CNN students"),
+    ],
+)  # fmt: skip
+def test_a_writing_request_sent_as_a_topic_is_cut_to_its_topic(text: str, topic: str) -> None:
+    assert topic_of(text) == topic
 
 
 @pytest.fixture(scope="module")

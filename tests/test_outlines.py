@@ -99,6 +99,18 @@ def test_an_outline_is_edited_regrouped_and_written_with_the_evidence_writer(sea
     assert {c.paper.id for c in formal.citations} == {c.paper.id for c in draft.citations}
 
 
+def test_a_request_sent_as_the_topic_outlines_the_topic_it_names(searcher) -> None:
+    session = ChatSession(Answerer(searcher, None))
+    topic = "token pruning and merging for vision transformers"
+    *_, plain = session.send(topic, "Related-work outline")
+    *_, asked = session.send(
+        f"Could you please draft the related work section of my paper, which is about {topic}?",
+        "Related-work outline",
+    )
+    assert asked.topic == topic and asked.text.splitlines()[0] == plain.text.splitlines()[0]
+    assert [c.paper.id for c in asked.citations] == [c.paper.id for c in plain.citations]
+
+
 def test_the_papers_fitting_the_topic_least_stay_marked_from_outline_to_draft(searcher) -> None:
     from assistant.writing import TopicFilter
 
