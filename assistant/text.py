@@ -505,9 +505,20 @@ def third_person_of(sentence: str, paper: Paper) -> str:
 # "... show that the proposed method outperforms ...": lifted from the middle of an abstract,
 # the method it means has no name in the draft. "The proposed EWA technique", "the proposed
 # Mug-STAN method": with a name (or its initials) between.
+# With a name between, any noun of a contribution: "The proposed CroCo task".
+_PROPOSED_NOUN = (
+    r"(?:method|model|approach|framework|technique|architecture|network|system|algorithm|"
+    r"pipeline)"
+)
+_NAMED_NOUN = r"(?:task|strategy|scheme|module|loss|paradigm|mechanism|objective|block|design)"
 THE_PROPOSED = re.compile(
-    r"\b(?:the|our) (?:proposed|new) (?:(?P<between>[A-Z][\w-]*) )?(?:method|model|approach|"
-    r"framework|technique|architecture|network|system|algorithm|pipeline)\b",
+    r"\b(?:the|our) (?:proposed|new) (?:(?P<between>[A-Z][\w-]*) (?:"
+    + _PROPOSED_NOUN
+    + "|"
+    + _NAMED_NOUN
+    + r")|"
+    + _PROPOSED_NOUN
+    + r")\b",
     re.IGNORECASE,
 )
 

@@ -356,6 +356,14 @@ def test_the_proposed_method_is_called_by_its_name():
     assert proposed_named(initials, ewa) == "Experts Weights Averaging improves naive MoE [4]."
     other = "The proposed DMU technique improves naive MoE [4]."
     assert proposed_named(other, ewa) == other
+    # With its name between, a task or a loss is the method too; without one, it is not.
+    croco = make_paper("croco", title="CroCo: Self-Supervised Pre-training for 3D Vision Tasks")
+    task = "The proposed CroCo task is a pre-training approach for 3D vision tasks [4]."
+    assert (
+        proposed_named(task, croco) == "CroCo is a pre-training approach for 3D vision tasks [4]."
+    )
+    unnamed_task = "Our new task needs no labels [4]."
+    assert proposed_named(unnamed_task, croco) == unnamed_task
 
 
 @pytest.mark.parametrize(
