@@ -178,6 +178,7 @@ QUESTION_LIFT = 1.0
 # turned 6 metadata requests into lists and 2 own-words questions ("the ICCV 2019 winner",
 # "patient notes and ICD codes") too; at 2.0 the 6 and neither of the 2.
 SECOND_LOOK_QUESTION_LIFT = 2.0
+SHAPED_LIFT = 0.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
 question - asks what papers say, how a method works, what was found or measured, or whether the collection covers something; also any question outside research.
@@ -545,21 +546,58 @@ _SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<=[.!?])\s+(?=[A-
 
 
 # What a writing request calls the writing ("the related work section", "a short literature
-# review", "an overview"), and the words that lead from it to its topic: the best, "on",
-# "about", ... (a colon only right after the noun: "Related work: X"); else "for" or "of",
-# which also join a topic's own words ("methods for X").
+# review", "an overview", "the state of the art"), and the words that lead from it to its
+# topic: the best, "on", "about", ... (a colon only right after the noun: "Related work: X");
+# else "for", "of" or "in", which also join a topic's own words ("methods for X").
 _WRITING_NOUN = re.compile(
-    r"\b(?:related[- ]works?|(?:literature|lit)[- ]review|review|survey|overview|outline)\b",
+    r"\b(?:related[- ]works?|prior[- ]works?|(?:literature|lit)[- ]review|review|survey|overview|"
+    r"outline|background|literature|state[- ]of[- ]the[- ]art)\b",
     re.IGNORECASE,
 )
 _BEST_LINK = re.compile(
-    r"\s+(?:on|about|regarding|covering|concerning|discussing)\s+", re.IGNORECASE
+    r"\s+(?:on|about|around|regarding|covering|concerning|discussing)\s+", re.IGNORECASE
 )
-_COLON_LINK = re.compile(r"^(?:\s+\w+){0,2}\s*:\s+")
-_WEAK_LINK = re.compile(r"\s+(?:for|of)\s+", re.IGNORECASE)
+_COLON_LINK = re.compile(r"^(?:(?:\s+\w+){0,2}\s*:|\s*,)\s+")  # "Related work, X, ..."
+_WEAK_LINK = re.compile(r"\s+(?:for|of|in)\s+", re.IGNORECASE)
+# A request that says what its topic is: "Topic: X", "The area is X", "My project is about
+# X", "It is about X", "The dissertation focuses on X", "Paper is on X".
+_SAYS_TOPIC = re.compile(
+    r"\b(?:topic|subject)\s*[:\-]\s+|\b(?:topic|subject|area|field)\s+is\s+(?:(?:on|about)\s+)?|"
+    r"\b(?:it|(?:(?:my|our|the)\s+)?(?:[\w-]+\s+)?(?:paper|thesis|dissertation|project|research|"
+    r"work|method|article|proposal|study|chapter|submission))\s+(?:(?:is|are)\s+(?:on|about)|"
+    r"focus(?:es)?\s+on|deals?\s+with|concerns?)\s+",
+    re.IGNORECASE,
+)
+# The asker and the assistant: research topics do not speak of them, requests do. A request's
+# own words around its topic are found by them ("... for my thesis", "that I can use").
+_PERSON = r"(?:I|me|my|we|our|us|you|your|u)"
+_ABOUT_THE_ASKER = re.compile(
+    rf"(?:\s+|\s*,\s*)(?:\w+\s+){{0,5}}?{_PERSON}\b.*$|\s*,?\s+(?:pls|please|thx|thanks)\b.*$",
+    re.IGNORECASE,
+)
+# What a request says of its writing after the topic: "... as a related-work section".
+_AS_WRITING = re.compile(
+    r"\s+(?:as|in|into|for)\s+(?:an?|the|one)\s+(?:[\w-]+\s+){0,2}?"
+    + _WRITING_NOUN.pattern
+    + r".*$",
+    re.IGNORECASE,
+)
+_SPEAKS_OF_ASKER = re.compile(rf"\b{_PERSON}\b|['’]m\b", re.IGNORECASE)
+# A topic given before the request that points back at it: "X. Can you outline a review on this?"
+_POINTS_BACK = re.compile(r"^(?:this|it|that|these|them|the above)\b(?:\W.*)?$", re.IGNORECASE)
+# The asker's own work or the field's body of work, between the writing noun and a better link ("the related work for a
+# paper on X", "for my thesis, which is about X").
+_OWN_WORK = re.compile(
+    rf"(?:\w+\s+)?\b(?:{_PERSON}|paper|article|thesis|manuscript|submission|project|chapter|research|work|"
+    r"literature|studies|proposal)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"\s+[—–-]+\s+|\s*[:;]\s+|(?<=[.!?])\s+")
 # How many words may lead to the writing noun ("Could you please draft a short related-work
-# section") and from it to its topic ("section of my paper, which is about").
-LEAD_WORDS, LINK_WORDS = 10, 8
+# section"; more where the lead speaks of the asker: "I'm currently drafting a paper and would
+# be grateful if you could write a related work section") and from it to its topic ("section of
+# my paper, which is about").
+LEAD_WORDS, ASKER_LEAD_WORDS, LINK_WORDS = 10, 30, 8
 _TRAILING_PLEASE = re.compile(r"[\s,]*(?:please|thanks|thank you)[.!]*$", re.IGNORECASE)
 
 
@@ -568,27 +606,107 @@ def topic_of(text: str) -> str:
     work" action, ``assistant related-work``): "Draft a related-work paragraph on token
     pruning for ViTs" -> "token pruning for ViTs"; a plain topic is returned as it is.
 
-    The request is read by its shape, not its wording: a noun that names the writing
-    (related work, review, survey, overview, outline) within the first few words, the last
-    such noun ("an outline for a literature review on X"), then the word that leads to the
-    topic. A colon or parenthesis before the noun says the noun is the topic's own ("...: a
-    review of evaluation suites")."""
+    The request is read by its shape, not its wording: a topic it says ("The topic is X", "My
+    project is about X");
+    else a noun that names the writing (related work, review, survey, overview, ...) near the
+    start of a sentence, the last such noun ("an outline for a literature review on X"), and
+    the word that leads from it to the topic. What follows the topic and speaks of the asker
+    ("... for my thesis") is the request's, not the topic's. A colon or parenthesis before the
+    noun says the noun is the topic's own ("...: a review of evaluation suites")."""
     text = " ".join(text.split())
-    nouns = [
+    found: list[tuple[int, str]] = []  # (where, topic): the first in the request wins
+    for said in _SAYS_TOPIC.finditer(text):
+        if (topic := _topic_from(text[said.end() :])) and not _SPEAKS_OF_ASKER.match(topic):
+            found.append((said.start(), topic))
+    for sentence in re.finditer(r"[^.!?]+(?:[.!?]+|$)", text):
+        if topic := _topic_after_noun(text, sentence.start(), sentence.end()):
+            found.append((sentence.start(), topic))
+    first, *rest = re.split(r"\s+[—–-]+\s+|(?<=[.!?])\s+", text, maxsplit=1)
+    if rest and not found and _WRITING_NOUN.search(rest[0]) and not _WRITING_NOUN.search(first):
+        found.append((0, _topic_from(first)))  # "X -- give me a state-of-the-art summary"
+        # (not "X: a review of Y", a topic naming its own review)
+    return min(found)[1] if found else text
+
+
+# A demand on length after the topic: ", ~800 words", "(like 300 words)", ", max 2 pages".
+_LENGTH = re.compile(
+    r"\s*[,(]\s*(?:\w+\s+){0,2}?~?\d[\d,.\-]*\s*(?:words?|pages?|paragraphs?|sentences?|columns?)\b.*$",
+    re.IGNORECASE,
+)
+
+
+def _topic_from(rest: str) -> str:
+    """The topic at the start of ``rest``: its first sentence, less what speaks of the asker
+    or asks for a length, and after a label ("the following topic: X")."""
+    rest = _first_sentence(rest)
+    if (said := _SAYS_TOPIC.search(rest)) and len(rest[: said.start()].split()) <= 3:
+        rest = rest[said.end() :]
+    topic = _LENGTH.sub("", _TRAILING_PLEASE.sub("", rest))
+    topic = _AS_WRITING.sub("", _ABOUT_THE_ASKER.sub("", topic))
+    return topic.strip(" .?!,")
+
+
+def _topic_after_noun(text: str, start: int, end: int) -> str:
+    """The topic a writing noun in the sentence ``text[start:end]`` leads to, or ""."""
+    for noun in reversed(list(_WRITING_NOUN.finditer(text, start, end))):
+        lead = text[start : noun.start()]
+        asker = _SPEAKS_OF_ASKER.search(lead)
+        # "...: a review of evaluation suites" names the topic's own review.
+        near_start = len(lead.split()) <= (ASKER_LEAD_WORDS if asker else LEAD_WORDS)
+        near_start = near_start and (asker or not re.search(r"[:;()]", lead))
+        if not (link := _link(text[noun.end() : end])):
+            continue
+        topic = _topic_from(text[noun.end() + link :])
+        if _POINTS_BACK.match(topic):  # "X. Can you outline a review on this?"
+            *before, clause = _CLAUSE_BREAK.split(text[: noun.start()])
+            before = [c for c in before if c.strip()]
+            if len(clause.split()) > LEAD_WORDS or not before:
+                continue
+            topic = _topic_from(before[-1])
+        elif not near_start:
+            continue
+        if topic and not _names_own_work(topic):
+            return topic
+    return ""
+
+
+def _names_own_work(topic: str) -> bool:
+    """Whether ``topic`` is the asker's work, not a subject: "my paper", "a CVPR paper", "our
+    grant proposal"."""
+    if _OWN_WORK.match(topic):
+        return True
+    words = topic.split()
+    return len(words) <= 4 and _OWN_WORK.fullmatch(words[-1]) is not None
+
+
+def _link(after: str) -> int:
+    """Where the topic starts in the words ``after`` a writing noun, or 0: after the first
+    word leading to it within :data:`LINK_WORDS`, or a later, better one when the words
+    between speak of the asker's own work ("for my paper, which is about X")."""
+    found = [
         m
-        for m in _WRITING_NOUN.finditer(text)
-        if len(text[: m.start()].split()) <= LEAD_WORDS
-        and not re.search(r"[:;()]", text[: m.start()])
+        for link in (_COLON_LINK, _BEST_LINK, _WEAK_LINK)
+        if (m := link.search(after)) and len(after[: m.start()].split()) <= LINK_WORDS
     ]
-    for noun in reversed(nouns):
-        after = text[noun.end() :]
-        links = [_COLON_LINK.search(after), _BEST_LINK.search(after), _WEAK_LINK.search(after)]
-        for m in links:
-            if m and len(after[: m.start()].split()) <= LINK_WORDS:
-                topic = _TRAILING_PLEASE.sub("", _first_sentence(after[m.end() :]))
-                if topic.strip(" .?!"):
-                    return topic.strip(" .?!")
-    return text
+    if not found:
+        return 0
+    first = min(found, key=lambda m: m.start())
+    later = [m for m in found if m.start() > first.start() and m.re is not _WEAK_LINK]
+    if later and _OWN_WORK.search(after[first.end() : later[0].start()]):
+        return later[0].end()
+    return first.end()
+
+
+def _whole_topic(copied: str, text: str) -> str:
+    """The topic the model copied from a writing request, or the whole of it where the model
+    cut it short: the small model copies "CLIP-like vision-language models" of "Compressing
+    CLIP-like vision-language models into lightweight students via distillation". The
+    request's topic by its shape (:func:`topic_of`) stands in when it holds every word the
+    model copied."""
+    shaped = topic_of(text)
+    if shaped == " ".join(text.split()):
+        return copied  # no request shape found: the model's reading is all there is
+    return shaped if set(words(copied)) <= set(words(shaped)) else copied
 
 
 def _first_sentence(text: str) -> str:
@@ -684,16 +802,21 @@ class RequestReader:
             label = self.model.pick(messages, ["question", "compare"])
         # Read by the rules only when a check below needs them, and then once.
         ruled = functools.cache(lambda: _rules_writing(text, self.searcher))
-        if label == "question" and self.judge is not self.model and ruled() is not None:
-            # The rules see a writing request the model read as a question ("Sketch the
-            # outline of a survey on ..."): the larger model takes a second look, at the
-            # question's lift. Of the 50 dev and aside writing requests the 0.5B read 2 as
-            # questions; the rules saw one, which the 1.5B read as an outline. The rules saw
-            # 18 of all 250 requests as writing, and no other request became writing (each
-            # request's intent printed by a one-off script).
+        shaped = label in ("question", "summary", "list") and (
+            topic_of(text) != " ".join(text.split()) or ruled() is not None
+        )
+        if shaped and self.judge is not self.model:
+            # The request has a writing request's shape (a related work, review, survey or
+            # background section "on" a topic; :func:`topic_of`) that the model read as
+            # another task ("Background section needed on the following topic: X", "Could you
+            # summarize the state of the art in X as a related-work section?"): the larger
+            # model takes a second look, at the first reading's lift. Of the 50 dev and aside
+            # writing requests the 0.5B read 2 as questions; the rules saw one, which the
+            # 1.5B read as an outline. On 54 request phrasings a helper wrote (two sets),
+            # the 0.5B read 22 as another task, every one with the shape.
             assert self.judge is not None
-            lift = {"question": QUESTION_LIFT}
-            label = self.judge.pick(messages, ["question", "related", "review"], lift)
+            lift = {label: SHAPED_LIFT}
+            label = self.judge.pick(messages, [label, "related", "review"], lift)
         if label == "question" and self.judge is not self.model:
             probe = ResearchRequest(text)
             read_metadata(probe, self.searcher)
@@ -718,6 +841,8 @@ class RequestReader:
             if request.intent in ("related_work", "review", "list") and not topic:
                 # ... and a topic sometimes in the papers line: "DETR-style detectors".
                 topic, papers = "; ".join(papers), []
+            if request.intent in ("related_work", "review") and topic:
+                topic = _whole_topic(topic, text)
             if request.intent in ("summarize", "compare") and not papers:
                 # The names sometimes land in the topic line: "Co-DETR and Teach-DETR".
                 papers = split_names(topic)
