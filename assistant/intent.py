@@ -650,7 +650,7 @@ def _topic_after_noun(text: str, start: int, end: int) -> str:
     """The topic a writing noun in the sentence ``text[start:end]`` leads to, or ""."""
     for noun in reversed(list(_WRITING_NOUN.finditer(text, start, end))):
         lead = text[start : noun.start()]
-        asker = _SPEAKS_OF_ASKER.search(lead)
+        asker = _SPEAKS_OF_ASKER.search(lead) is not None
         # "...: a review of evaluation suites" names the topic's own review.
         near_start = len(lead.split()) <= (ASKER_LEAD_WORDS if asker else LEAD_WORDS)
         near_start = near_start and (asker or not re.search(r"[:;()]", lead))
