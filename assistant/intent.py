@@ -21,6 +21,8 @@ from assistant.errors import LLMError, QuestionError
 from assistant.llm import Message
 from assistant.query import words
 from assistant.text import is_team
+from assistant.writing_request import first_sentence as _first_sentence
+from assistant.writing_request import topic_of
 
 if TYPE_CHECKING:
     from assistant.filters import Filters
@@ -541,162 +543,6 @@ _COMPARE = re.compile(r"^\s*compare\s+(?P<items>.+)", re.IGNORECASE)
 _SUMMARIZE = re.compile(r"^\s*(?:summari[sz]e|summary of|tl;?dr)\s+(?P<paper>.+)", re.IGNORECASE)
 
 
-# Where a request's sentence ends ("... in-the-wild). Can you write it?"), not after "e.g.".
-_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)(?<=[.!?])\s+(?=[A-Z])")
-
-
-# What a writing request calls the writing ("the related work section", "a short literature
-# review", "an overview", "the state of the art"), and the words that lead from it to its
-# topic: the best, "on", "about", ... (a colon only right after the noun: "Related work: X");
-# else "for", "of" or "in", which also join a topic's own words ("methods for X").
-_WRITING_NOUN = re.compile(
-    r"\b(?:related[- ]works?|prior[- ]works?|(?:literature|lit)[- ]review|review|survey|overview|"
-    r"outline|background|literature|state[- ]of[- ]the[- ]art)\b",
-    re.IGNORECASE,
-)
-_BEST_LINK = re.compile(
-    r"\s+(?:on|about|around|regarding|covering|concerning|discussing)\s+", re.IGNORECASE
-)
-_COLON_LINK = re.compile(r"^(?:(?:\s+\w+){0,2}\s*:|\s*,)\s+")  # "Related work, X, ..."
-_WEAK_LINK = re.compile(r"\s+(?:for|of|in)\s+", re.IGNORECASE)
-# A request that says what its topic is: "Topic: X", "The area is X", "My project is about
-# X", "It is about X", "The dissertation focuses on X", "Paper is on X".
-_SAYS_TOPIC = re.compile(
-    r"\b(?:topic|subject)\s*[:\-]\s+|\b(?:topic|subject|area|field)\s+is\s+(?:(?:on|about)\s+)?|"
-    r"\b(?:it|(?:(?:my|our|the)\s+)?(?:[\w-]+\s+)?(?:paper|thesis|dissertation|project|research|"
-    r"work|method|article|proposal|study|chapter|submission))\s+(?:(?:is|are)\s+(?:on|about)|"
-    r"focus(?:es)?\s+on|deals?\s+with|concerns?)\s+",
-    re.IGNORECASE,
-)
-# The asker and the assistant: research topics do not speak of them, requests do. A request's
-# own words around its topic are found by them ("... for my thesis", "that I can use").
-_PERSON = r"(?:I|me|my|we|our|us|you|your|u)"
-_ABOUT_THE_ASKER = re.compile(
-    rf"(?:\s+|\s*,\s*)(?:\w+\s+){{0,5}}?{_PERSON}\b.*$|\s*,?\s+(?:pls|please|thx|thanks)\b.*$",
-    re.IGNORECASE,
-)
-# What a request says of its writing after the topic: "... as a related-work section".
-_AS_WRITING = re.compile(
-    r"\s+(?:as|in|into|for)\s+(?:an?|the|one)\s+(?:[\w-]+\s+){0,2}?"
-    + _WRITING_NOUN.pattern
-    + r".*$",
-    re.IGNORECASE,
-)
-_SPEAKS_OF_ASKER = re.compile(rf"\b{_PERSON}\b|['’]m\b", re.IGNORECASE)
-# A topic given before the request that points back at it: "X. Can you outline a review on this?"
-_POINTS_BACK = re.compile(r"^(?:this|it|that|these|them|the above)\b(?:\W.*)?$", re.IGNORECASE)
-# The asker's own work or the field's body of work, between the writing noun and a better link ("the related work for a
-# paper on X", "for my thesis, which is about X").
-_OWN_WORK = re.compile(
-    rf"(?:\w+\s+)?\b(?:{_PERSON}|paper|article|thesis|manuscript|submission|project|chapter|research|work|"
-    r"literature|studies|proposal)\b",
-    re.IGNORECASE,
-)
-_CLAUSE_BREAK = re.compile(r"\s+[—–-]+\s+|\s*[:;]\s+|(?<=[.!?])\s+")
-# How many words may lead to the writing noun ("Could you please draft a short related-work
-# section"; more where the lead speaks of the asker: "I'm currently drafting a paper and would
-# be grateful if you could write a related work section") and from it to its topic ("section of
-# my paper, which is about").
-LEAD_WORDS, ASKER_LEAD_WORDS, LINK_WORDS = 10, 30, 8
-_TRAILING_PLEASE = re.compile(r"[\s,]*(?:please|thanks|thank you)[.!]*$", re.IGNORECASE)
-
-
-def topic_of(text: str) -> str:
-    """The topic of a writing request sent where a topic is expected (the page's "Related
-    work" action, ``assistant related-work``): "Draft a related-work paragraph on token
-    pruning for ViTs" -> "token pruning for ViTs"; a plain topic is returned as it is.
-
-    The request is read by its shape, not its wording: a topic it says ("The topic is X", "My
-    project is about X");
-    else a noun that names the writing (related work, review, survey, overview, ...) near the
-    start of a sentence, the last such noun ("an outline for a literature review on X"), and
-    the word that leads from it to the topic. What follows the topic and speaks of the asker
-    ("... for my thesis") is the request's, not the topic's. A colon or parenthesis before the
-    noun says the noun is the topic's own ("...: a review of evaluation suites")."""
-    text = " ".join(text.split())
-    found: list[tuple[int, str]] = []  # (where, topic): the first in the request wins
-    for said in _SAYS_TOPIC.finditer(text):
-        if (topic := _topic_from(text[said.end() :])) and not _SPEAKS_OF_ASKER.match(topic):
-            found.append((said.start(), topic))
-    for sentence in re.finditer(r"[^.!?]+(?:[.!?]+|$)", text):
-        if topic := _topic_after_noun(text, sentence.start(), sentence.end()):
-            found.append((sentence.start(), topic))
-    first, *rest = re.split(r"\s+[—–-]+\s+|(?<=[.!?])\s+", text, maxsplit=1)
-    if rest and not found and _WRITING_NOUN.search(rest[0]) and not _WRITING_NOUN.search(first):
-        found.append((0, _topic_from(first)))  # "X -- give me a state-of-the-art summary"
-        # (not "X: a review of Y", a topic naming its own review)
-    return min(found)[1] if found else text
-
-
-# A demand on length after the topic: ", ~800 words", "(like 300 words)", ", max 2 pages".
-_LENGTH = re.compile(
-    r"\s*[,(]\s*(?:\w+\s+){0,2}?~?\d[\d,.\-]*\s*(?:words?|pages?|paragraphs?|sentences?|columns?)\b.*$",
-    re.IGNORECASE,
-)
-
-
-def _topic_from(rest: str) -> str:
-    """The topic at the start of ``rest``: its first sentence, less what speaks of the asker
-    or asks for a length, and after a label ("the following topic: X")."""
-    rest = _first_sentence(rest)
-    if (said := _SAYS_TOPIC.search(rest)) and len(rest[: said.start()].split()) <= 3:
-        rest = rest[said.end() :]
-    topic = _LENGTH.sub("", _TRAILING_PLEASE.sub("", rest))
-    topic = _AS_WRITING.sub("", _ABOUT_THE_ASKER.sub("", topic))
-    return topic.strip(" .?!,")
-
-
-def _topic_after_noun(text: str, start: int, end: int) -> str:
-    """The topic a writing noun in the sentence ``text[start:end]`` leads to, or ""."""
-    for noun in reversed(list(_WRITING_NOUN.finditer(text, start, end))):
-        lead = text[start : noun.start()]
-        asker = _SPEAKS_OF_ASKER.search(lead) is not None
-        # "...: a review of evaluation suites" names the topic's own review.
-        near_start = len(lead.split()) <= (ASKER_LEAD_WORDS if asker else LEAD_WORDS)
-        near_start = near_start and (asker or not re.search(r"[:;()]", lead))
-        if not (link := _link(text[noun.end() : end])):
-            continue
-        topic = _topic_from(text[noun.end() + link :])
-        if _POINTS_BACK.match(topic):  # "X. Can you outline a review on this?"
-            *before, clause = _CLAUSE_BREAK.split(text[: noun.start()])
-            before = [c for c in before if c.strip()]
-            if len(clause.split()) > LEAD_WORDS or not before:
-                continue
-            topic = _topic_from(before[-1])
-        elif not near_start:
-            continue
-        if topic and not _names_own_work(topic):
-            return topic
-    return ""
-
-
-def _names_own_work(topic: str) -> bool:
-    """Whether ``topic`` is the asker's work, not a subject: "my paper", "a CVPR paper", "our
-    grant proposal"."""
-    if _OWN_WORK.match(topic):
-        return True
-    words = topic.split()
-    return len(words) <= 4 and _OWN_WORK.fullmatch(words[-1]) is not None
-
-
-def _link(after: str) -> int:
-    """Where the topic starts in the words ``after`` a writing noun, or 0: after the first
-    word leading to it within :data:`LINK_WORDS`, or a later, better one when the words
-    between speak of the asker's own work ("for my paper, which is about X")."""
-    found = [
-        m
-        for link in (_COLON_LINK, _BEST_LINK, _WEAK_LINK)
-        if (m := link.search(after)) and len(after[: m.start()].split()) <= LINK_WORDS
-    ]
-    if not found:
-        return 0
-    first = min(found, key=lambda m: m.start())
-    later = [m for m in found if m.start() > first.start() and m.re is not _WEAK_LINK]
-    if later and _OWN_WORK.search(after[first.end() : later[0].start()]):
-        return later[0].end()
-    return first.end()
-
-
 def _whole_topic(copied: str, text: str) -> str:
     """The topic the model copied from a writing request, or the whole of it where the model
     cut it short: the small model copies "CLIP-like vision-language models" of "Compressing
@@ -707,10 +553,6 @@ def _whole_topic(copied: str, text: str) -> str:
     if shaped == " ".join(text.split()):
         return copied  # no request shape found: the model's reading is all there is
     return shaped if set(words(copied)) <= set(words(shaped)) else copied
-
-
-def _first_sentence(text: str) -> str:
-    return _SENTENCE_END.split(text, maxsplit=1)[0].strip(" .?!")
 
 
 # Between the papers a comparison names: "A, B and C", "A vs. B", "A with B".

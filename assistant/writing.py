@@ -30,7 +30,6 @@ from assistant.drafting import (
 )
 from assistant.errors import QuestionError
 from assistant.frequency import DocumentFrequency
-from assistant.intent import topic_of
 from assistant.likelihood import Scorer
 from assistant.llm import ChatModel, LLMError
 from assistant.papers import Paper
@@ -52,6 +51,7 @@ from assistant.text import (
     without_connective,
     year_label,
 )
+from assistant.writing_request import topic_of
 
 RELATED_DEPTH = 40
 
