@@ -180,6 +180,10 @@ QUESTION_LIFT = 1.0
 # turned 6 metadata requests into lists and 2 own-words questions ("the ICCV 2019 winner",
 # "patient notes and ICD codes") too; at 2.0 the 6 and neither of the 2.
 SECOND_LOOK_QUESTION_LIFT = 2.0
+# The lift for the first reading when the 1.5B takes a second look at a request with a
+# writing request's shape (below). On request phrasings helpers wrote around the writing
+# topics (one-off script; 24, 24 and 30 requests), the requests read as writing went from 20,
+# 16 and 16 (no second look) to 21, 19 and 19 at a lift of 1.0, and 23, 21 and 20 at 0.0.
 SHAPED_LIFT = 0.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
@@ -652,10 +656,10 @@ class RequestReader:
             # background section "on" a topic; :func:`topic_of`) that the model read as
             # another task ("Background section needed on the following topic: X", "Could you
             # summarize the state of the art in X as a related-work section?"): the larger
-            # model takes a second look, at the first reading's lift. Of the 50 dev and aside
+            # model takes a second look, at even odds (SHAPED_LIFT). Of the 50 dev and aside
             # writing requests the 0.5B read 2 as questions; the rules saw one, which the
-            # 1.5B read as an outline. On 54 request phrasings a helper wrote (two sets),
-            # the 0.5B read 22 as another task, every one with the shape.
+            # 1.5B read as an outline. Of 54 request phrasings two helpers wrote, the 0.5B
+            # read 18 as another task, every one with the shape.
             assert self.judge is not None
             lift = {label: SHAPED_LIFT}
             label = self.judge.pick(messages, [label, "related", "review"], lift)

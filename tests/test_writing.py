@@ -641,3 +641,51 @@ def test_papers_go_to_the_part_whose_words_they_use_and_the_others_to_one_more_t
     # When the parts hold under 0.6 of the papers, the topic's words do not describe them.
     more = papers + [resolve_paper(n, searcher) for n in ("PyramidDrop", "TinyCLIP", "FoPru")]
     assert outline(_Replying("Long videos\nOutpainting"), searcher, topic, more) is None
+
+
+def test_a_versus_topic_drafts_a_contrast_of_two_papers_on_its_two_sides(qwen_writer, searcher):
+    # The topic sets two approaches against each other; where a theme holds papers of both
+    # sides, the bundled model's draft opens with a contrast citing one paper of each side.
+    from assistant import subtopics
+    from assistant.writing import related_work_steps
+
+    topic = (
+        "Hallucination in large vision-language models: training-free mitigation vs. "
+        "preference-based alignment"
+    )
+    filter_ = TopicFilter(searcher, qwen_writer.judge, qwen_writer.scorer)
+    *_, draft = related_work_steps(topic, searcher, qwen_writer.model, topics=filter_)
+    sides = subtopics.contrasted(topic)
+    contrasts = [s for s in draft.text.split(". ") if ", whereas " in s]
+    assert contrasts, draft.text
+    first, second = contrasts[0].split(", whereas ")
+    assert (
+        sides[1].lower() in first.lower()
+        and sides[0].lower() in second.lower()
+        or (sides[0].lower() in first.lower() and sides[1].lower() in second.lower())
+    )
+    by_n = {c.n: c.paper for c in draft.citations}
+    a, b = markers(first)[0], markers(second)[0]
+    assert a != b and by_n[a].id != by_n[b].id
+    _claims_supported(draft)
+
+
+def test_the_papers_the_model_ranks_least_sure_are_marked_in_the_outline(qwen_writer, searcher):
+    # With the bundled 0.5B model's likelihood in the fit, the outline marks exactly the kept
+    # papers whose fit is under the bar, and names them in its note.
+    from assistant.writing import outline_draft, related_work_outline
+
+    topic = "token pruning and token merging to speed up vision transformers"
+    filter_ = TopicFilter(searcher, qwen_writer.judge, qwen_writer.scorer)
+    kept = filter_.papers(topic)
+    doubtful = TopicFilter.less_sure(kept)
+    assert doubtful == {p.id for p, fit in kept if fit < TopicFilter.LESS_SURE}
+    assert {p.id for p, _ in kept} - doubtful  # the best fitting are not marked
+    cleaned, outline, less_sure = related_work_outline(
+        topic, searcher, qwen_writer.model, topics=filter_
+    )
+    assert less_sure == doubtful
+    shown = outline_draft(cleaned, outline, less_sure)
+    marked = {c.paper.id for c in shown.citations if c.n in shown.less_sure}
+    assert marked == doubtful
+    assert all(f"[{n}] (less sure)" in shown.text for n in shown.less_sure)
