@@ -645,25 +645,28 @@ def test_papers_go_to_the_part_whose_words_they_use_and_the_others_to_one_more_t
 
 def test_a_versus_topic_drafts_a_contrast_of_two_papers_on_its_two_sides(qwen_writer, searcher):
     # The topic sets two approaches against each other; where a theme holds papers of both
-    # sides, the bundled model's draft opens with a contrast citing one paper of each side.
+    # sides (here the one theme the model names), the paragraph opens with a contrast that
+    # cites one paper of each side, each clause checked against its own paper.
     from assistant import subtopics
+    from assistant.text import prose_sentences
     from assistant.writing import related_work_steps
 
     topic = (
-        "Hallucination in large vision-language models: training-free mitigation vs. "
-        "preference-based alignment"
+        "Hallucination and factual errors in large vision-language models: training-free "
+        "mitigation vs. preference-based alignment"
     )
     filter_ = TopicFilter(searcher, qwen_writer.judge, qwen_writer.scorer)
     *_, draft = related_work_steps(topic, searcher, qwen_writer.model, topics=filter_)
-    sides = subtopics.contrasted(topic)
-    contrasts = [s for s in draft.text.split(". ") if ", whereas " in s]
+    sides = [side.lower() for side in subtopics.contrasted(topic)]
+    prose = re.sub(r"\*\*[^*]+\*\*", "", draft.text).replace("\n", " ")
+    contrasts = [
+        s
+        for s in prose_sentences(prose)
+        if ", whereas " in s and all(x in s.lower() for x in sides)
+    ]
     assert contrasts, draft.text
     first, second = contrasts[0].split(", whereas ")
-    assert (
-        sides[1].lower() in first.lower()
-        and sides[0].lower() in second.lower()
-        or (sides[0].lower() in first.lower() and sides[1].lower() in second.lower())
-    )
+    assert all(any(x in clause.lower() for x in sides) for clause in (first, second))
     by_n = {c.n: c.paper for c in draft.citations}
     a, b = markers(first)[0], markers(second)[0]
     assert a != b and by_n[a].id != by_n[b].id
@@ -680,7 +683,7 @@ def test_the_papers_the_model_ranks_least_sure_are_marked_in_the_outline(qwen_wr
     kept = filter_.papers(topic)
     doubtful = TopicFilter.less_sure(kept)
     assert doubtful == {p.id for p, fit in kept if fit < TopicFilter.LESS_SURE}
-    assert {p.id for p, _ in kept} - doubtful  # the best fitting are not marked
+    assert doubtful and {p.id for p, _ in kept} - doubtful  # some marked, the best not
     cleaned, outline, less_sure = related_work_outline(
         topic, searcher, qwen_writer.model, topics=filter_
     )
