@@ -222,7 +222,10 @@ def _names(sentence: str, paper: Paper) -> bool:
 
 # A verb that credits a paper with what follows it, and the name it credits: "Jiang et al.
 # introduce GPT-4o" credits the paper with GPT-4o; "propose a new loss" names nothing.
-_CREDIT = r"(?:introduc|propos|present|develop|design|buil|creat|releas|construct|curat|collect|call|nam|dub|term|coin)\w*"
+_CREDIT = (
+    r"(?:introduc|propos|present|develop|design|buil|creat|releas|construct|curat|collect|call|"
+    r"nam|dub|term|coin)\w*"
+)
 _CREDITED = re.compile(
     rf"\b{_CREDIT}\s+(?:(?:a|an|the|their|its)\s+)?([A-Z][\w\-.^+]*|[a-z]+[A-Z][\w\-]*)"
 )

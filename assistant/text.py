@@ -504,8 +504,8 @@ def third_person_of(sentence: str, paper: Paper) -> str:
 
 # "... show that the proposed method outperforms ...": lifted from the middle of an abstract,
 # the method it means has no name in the draft. "The proposed EWA technique", "the proposed
-# Mug-STAN method": with a name (or its initials) between.
-# With a name between, any noun of a contribution: "The proposed CroCo task".
+# Mug-STAN method": with a name (or its initials) between, and with a name between, any noun
+# of a contribution: "The proposed CroCo task".
 _PROPOSED_NOUN = (
     r"(?:method|model|approach|framework|technique|architecture|network|system|algorithm|"
     r"pipeline)"

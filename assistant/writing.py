@@ -521,8 +521,8 @@ def _topic_themes(
     topics: TopicFilter | None,
     drafter: Drafter | None,
 ) -> TopicOutline:
-    """The cleaned topic (a request's wording around it dropped, :func:`intent.topic_of`)
-    and its on-topic papers in named themes."""
+    """The cleaned topic (a request's wording around it dropped, :func:`topic_of`) and its
+    on-topic papers in named themes."""
     topic = topic_of(topic)
     if not topic:
         raise QuestionError("name a topic to write about")

@@ -66,6 +66,15 @@ _OWN_WORK = re.compile(
     r"research|work|literature|studies|proposal)\b",
     re.IGNORECASE,
 )
+# The words a request may put between the writing noun and the word leading to its topic
+# where it does not speak of the asker: the writing's form ("a related work section on X",
+# "Literature review request: X"). Other words there make the noun a topic's own
+# ("Background modelling for video surveillance", "Review generation for e-commerce").
+_FORM = re.compile(
+    r"(?:[\s,]*(?:section|paragraph|part|chapter|outline|draft|summary|skeleton|structure|"
+    r"request|needed|please|pls|style|-style))*[\s,]*",
+    re.IGNORECASE,
+)
 _CLAUSE_BREAK = re.compile(r"\s+[—–-]+\s+|\s*[:;]\s+|(?<=[.!?])\s+")
 # How many words may lead to the writing noun ("Could you please draft a short related-work
 # section"; more where the lead speaks of the asker: "I'm currently drafting a paper and would
@@ -135,15 +144,18 @@ def _topic_after_noun(text: str, start: int, end: int) -> str:
         near_start = near_start and (asker or not re.search(r"[:;()]", lead))
         if not (link := _link(text[noun.end() : end])):
             continue
-        topic = _topic_from(text[noun.end() + link :])
+        between, topic = (
+            text[noun.end() : noun.end() + link[0]],
+            _topic_from(text[noun.end() + link[1] :]),
+        )
         if _POINTS_BACK.match(topic):  # "X. Can you outline a review on this?"
             *before, clause = _CLAUSE_BREAK.split(text[: noun.start()])
             before = [c for c in before if c.strip()]
             if len(clause.split()) > LEAD_WORDS or not before:
                 continue
             topic = _topic_from(before[-1])
-        elif not near_start:
-            continue
+        elif not near_start or not (asker or _FORM.fullmatch(re.sub(r"\([^)]*\)", "", between))):
+            continue  # "Background modelling for video surveillance" is a topic
         if topic and not _names_own_work(topic):
             return topic
     return ""
@@ -158,22 +170,23 @@ def _names_own_work(topic: str) -> bool:
     return len(words) <= 4 and _OWN_WORK.fullmatch(words[-1]) is not None
 
 
-def _link(after: str) -> int:
-    """Where the topic starts in the words ``after`` a writing noun, or 0: after the first
-    word leading to it within :data:`LINK_WORDS`, or a later, better one when the words
-    between speak of the asker's own work ("for my paper, which is about X")."""
+def _link(after: str) -> tuple[int, int] | None:
+    """Where the word leading to the topic stands in the words ``after`` a writing noun (its
+    start and end), or None: the first within :data:`LINK_WORDS`, or a later, better one
+    when the words between speak of the asker's own work ("for my paper, which is about
+    X")."""
     found = [
         m
         for link in (_COLON_LINK, _BEST_LINK, _WEAK_LINK)
         if (m := link.search(after)) and len(after[: m.start()].split()) <= LINK_WORDS
     ]
     if not found:
-        return 0
+        return None
     first = min(found, key=lambda m: m.start())
     later = [m for m in found if m.start() > first.start() and m.re is not _WEAK_LINK]
     if later and _OWN_WORK.search(after[first.end() : later[0].start()]):
-        return later[0].end()
-    return first.end()
+        return first.start(), later[0].end()
+    return first.start(), first.end()
 
 
 def first_sentence(text: str) -> str:

@@ -123,7 +123,12 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
         ("Related work, open-vocabulary detection, ~600 words, numbered citations",
          "open-vocabulary detection"),
         ("Write the prior work section for a CVPR paper", "Write the prior work section for a CVPR paper"),
-        # Plain topics stay whole, a review named after a colon included.
+        # Plain topics stay whole: a review named after a colon, a noun of the writing that is
+        # the topic's own.
+        ("Background modelling and subtraction for video surveillance",
+         "Background modelling and subtraction for video surveillance"),
+        ("Foreground-background separation for video matting",
+         "Foreground-background separation for video matting"),
         ("Token pruning and merging for ViTs (training-free)", "Token pruning and merging for ViTs (training-free)"),
         ("Multimodal benchmarks for reasoning: a review of evaluation suites",
          "Multimodal benchmarks for reasoning: a review of evaluation suites"),
