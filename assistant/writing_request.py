@@ -42,12 +42,16 @@ _SAYS_TOPIC = re.compile(
     re.IGNORECASE,
 )
 # The asker and the assistant: research topics do not speak of them, requests do. A request's
-# own words around its topic are found by them ("... for my thesis", "that I can use").
-_PERSON = r"(?:I|me|my|we|our|us|you|your|u)"
-_ABOUT_THE_ASKER = re.compile(
-    rf"(?:\s+|\s*,\s*)(?:\w+\s+){{0,5}}?{_PERSON}\b.*$|\s*,?\s+(?:pls|please|thx|thanks)\b.*$",
+# own words around its topic are found by them, from the word that joins them on ("... for
+# the background chapter of my thesis", "that I can use", ", my supervisor says").
+# Case matters: "U-Net", "I-JEPA", "US" and "Stage I" name no one.
+_PERSON = r"(?-i:I(?![\w-])|[Mm][ey]|[Ww]e|[Oo]ur|[Uu]s|[Yy]our?|u(?![\w-]))"
+_ASKER = re.compile(rf"(?<![\w-]){_PERSON}\b")
+_JOINS_ON = re.compile(
+    r"\s*,\s*|\s+(?:for|to|in|as|that|which|so|because|since|and|from|at|by|with)\s+",
     re.IGNORECASE,
 )
+_COURTESY = re.compile(r"\s*,?\s+(?:pls|please|thx|thanks)\b.*$", re.IGNORECASE)
 # What a request says of its writing after the topic: "... as a related-work section".
 _AS_WRITING = re.compile(
     r"\s+(?:as|in|into|for)\s+(?:an?|the|one)\s+(?:[\w-]+\s+){0,2}?"
@@ -133,8 +137,21 @@ def _topic_from(rest: str) -> str:
     if (said := _SAYS_TOPIC.search(rest)) and len(rest[: said.start()].split()) <= 3:
         rest = rest[said.end() :]
     topic = _LENGTH.sub("", _TRAILING_PLEASE.sub("", rest))
-    topic = _AS_WRITING.sub("", _ABOUT_THE_ASKER.sub("", topic))
+    topic = _AS_WRITING.sub("", _without_asker(_COURTESY.sub("", topic)))
     return topic.strip(" .?!,")
+
+
+def _without_asker(topic: str) -> str:
+    """``topic`` up to the words that speak of the asker, from the word joining them on
+    within 5 words before the first pronoun: "X for the background chapter of my thesis" ->
+    "X"; "X, my supervisor says" -> "X"; "DETR-style models for me" keeps "DETR-style
+    models"."""
+    asker = _ASKER.search(topic)
+    if asker is None:
+        return topic
+    joins = [m for m in _JOINS_ON.finditer(topic, 0, asker.start())]
+    near = [m for m in joins if len(topic[m.end() : asker.start()].split()) <= 5]
+    return topic[: near[-1].start() if near else asker.start()]
 
 
 def _topic_after_noun(text: str, start: int, end: int) -> str:

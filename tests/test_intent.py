@@ -123,6 +123,11 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
         ("Related work, open-vocabulary detection, ~600 words, numbered citations",
          "open-vocabulary detection"),
         ("Write the prior work section for a CVPR paper", "Write the prior work section for a CVPR paper"),
+        # Names that look like the asker are no asker: "U-Net", "I-JEPA", "US".
+        ("Write related work on segmentation with U-Net variants for my thesis",
+         "segmentation with U-Net variants"),
+        ("related work on I-JEPA and US census imagery", "I-JEPA and US census imagery"),
+        ("survey on DETR-style models for me pls", "DETR-style models"),
         # Plain topics stay whole: a review named after a colon, a noun of the writing that is
         # the topic's own.
         ("Background modelling and subtraction for video surveillance",
