@@ -21,8 +21,8 @@ from assistant.errors import LLMError, QuestionError
 from assistant.llm import Message
 from assistant.query import words
 from assistant.text import is_team
+from assistant.writing_request import asks_for_writing, topic_of
 from assistant.writing_request import first_sentence as _first_sentence
-from assistant.writing_request import topic_of
 
 if TYPE_CHECKING:
     from assistant.filters import Filters
@@ -649,7 +649,7 @@ class RequestReader:
         # Read by the rules only when a check below needs them, and then once.
         ruled = functools.cache(lambda: _rules_writing(text, self.searcher))
         shaped = label in ("question", "summary", "list") and (
-            topic_of(text) != " ".join(text.split()) or ruled() is not None
+            asks_for_writing(text) or ruled() is not None
         )
         if shaped and self.judge is not self.model:
             # The request has a writing request's shape (a related work, review, survey or

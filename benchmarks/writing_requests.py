@@ -1,8 +1,10 @@
 """Writing requests sent as users type them: is the topic found, and are they read as writing?
 
-``benchmarks/data/writing_requests.json`` holds request templates three helpers wrote (see its
+``benchmarks/data/writing_requests.json`` holds request templates five helpers wrote (see its
 "about"); each is filled with one of the 30 topics of ``assistant/data/writing`` (template i
-with topic 7i mod 30). For each set this prints:
+with topic 7i mod 30). First it prints how many of the 60 plain topics of
+``benchmarks/data/plain_topics.json`` :func:`~assistant.writing_request.topic_of` keeps whole,
+alone and inside three requests; then, for each set of templates:
 
 - the topic :func:`assistant.writing_request.topic_of` finds: the share of the topic's words
   it keeps (recall), the share of its words that are the topic's (precision), exact matches;
@@ -36,6 +38,14 @@ def _overlap(got: str, want: str) -> tuple[float, float]:
     return len(g & w) / max(1, len(w)), len(g & w) / max(1, len(g))
 
 
+# Requests the plain topics are put in: topic_of must find each topic whole in them.
+WRAPS = (
+    "Write a related work section on {TOPIC}.",
+    "Could you draft a literature review about {TOPIC}?",
+    "related work: {TOPIC}",
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reader", action="store_true", help="read with the bundled models too")
@@ -66,7 +76,11 @@ def main() -> int:
         kept = {p.title for p, _ in keep.papers(topic)}
         return len(kept & relevant) / len(relevant)
 
-    for name in ("dev", "aside", "fresh"):
+    plain = json.loads((ROOT / "benchmarks/data/plain_topics.json").read_text())["topics"]
+    for wrap in ("{TOPIC}", *WRAPS):
+        kept = sum(topic_of(wrap.replace("{TOPIC}", t)).rstrip(" .?") == t.rstrip(" .?") for t in plain)
+        print(f"plain topics in {wrap!r}: {kept}/{len(plain)} kept whole")
+    for name in [k for k in data if k != "about"]:
         cases = [
             (t.replace("{TOPIC}", rows[(i * 7) % len(rows)]["topic"]), rows[(i * 7) % len(rows)])
             for i, t in enumerate(data[name])

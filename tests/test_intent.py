@@ -128,6 +128,20 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
          "segmentation with U-Net variants"),
         ("related work on I-JEPA and US census imagery", "I-JEPA and US census imagery"),
         ("survey on DETR-style models for me pls", "DETR-style models"),
+        # Typos in the writing's noun, a topic in a later sentence or after a role, a line
+        # break, and what a request says of the writing after its topic.
+        ("pls do a relatd wrok sectoin on event cameras for SLAM", "event cameras for SLAM"),
+        ("I need a literature review for my thesis. Focus on diffusion models for video editing.",
+         "diffusion models for video editing"),
+        ("As an expert in speech enhancement, write a background section.", "speech enhancement"),
+        ("Topic: neural audio codecs\nFormat: related work, IEEE style", "neural audio codecs"),
+        ("related work on graph transformers. keep it brief", "graph transformers"),
+        ("Survey on point cloud registration, grouped by method family", "point cloud registration"),
+        ("Related work on sparse attention (e.g. sliding windows) in three paragraphs",
+         "sparse attention (e.g. sliding windows)"),
+        ("lit review monocular depth estimation asap", "monocular depth estimation"),
+        ("Write a review of the recent papers on open-set recognition for a robotics journal",
+         "open-set recognition"),
         # Plain topics stay whole: a review named after a colon, a noun of the writing that is
         # the topic's own.
         ("Background modelling and subtraction for video surveillance",
