@@ -78,7 +78,9 @@ def main() -> int:
 
     plain = json.loads((ROOT / "benchmarks/data/plain_topics.json").read_text())["topics"]
     for wrap in ("{TOPIC}", *WRAPS):
-        kept = sum(topic_of(wrap.replace("{TOPIC}", t)).rstrip(" .?") == t.rstrip(" .?") for t in plain)
+        kept = sum(
+            topic_of(wrap.replace("{TOPIC}", t)).rstrip(" .?") == t.rstrip(" .?") for t in plain
+        )
         print(f"plain topics in {wrap!r}: {kept}/{len(plain)} kept whole")
     for name in [k for k in data if k != "about"]:
         cases = [
