@@ -386,6 +386,9 @@ def _topic_after_noun(text: str, start: int, end: int) -> str:
     return ""
 
 
+# A lead ending in the word leading to a topic: a noun after it is the topic's own ("a review
+# about Survey sampling for X"), unless the noun leads on to a topic itself ("a large body of
+# literature on X").
 _ENDS_IN_LINK = re.compile(
     r"(?:\b(?:on|about|around|regarding|covering|concerning|discussing|of|for|in)|:)\s*$",
     re.IGNORECASE,
@@ -413,7 +416,7 @@ _NO_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 
-
+# A topic ending in a word that leads on is cut short: "Background for the intro of ...".
 _OPEN_END = re.compile(r"\b(?:of|for|in|(?<!so )on|to|and|the|an?|with|by|from|at)$", re.IGNORECASE)
 
 
