@@ -74,7 +74,7 @@ _SAYS_TOPIC = re.compile(
 _PERSON = r"(?-i:I(?![\w-])|i(?![\w.-])|[Mm][ey]|[Ww]e|[Oo]ur|[Uu]s|[Yy]our?|u(?![\w-]))"
 _ASKER = re.compile(rf"(?<![\w-]){_PERSON}\b")
 _JOINS_ON = re.compile(
-    r"\s*,\s*|\s+(?:for|to|in|as|that|which|so|because|since|and|from|at|by|with)\s+",
+    r"\s*,\s*|\s+[—–-]+\s+|\s+(?:for|to|in|as|that|which|so|because|since|and|from|at|by|with)\s+",
     re.IGNORECASE,
 )
 _COURTESY = re.compile(r"\s*,?\s+(?:pls|please|thx|thanks)\b.*$", re.IGNORECASE)
@@ -142,7 +142,8 @@ def topic_of(text: str) -> str:
     text = _spelled(" ".join(re.sub(r"(?<![.!?:;,])[ \t]*\n\s*(?=\S)", ". ", text.strip()).split()))
     found: list[tuple[int, str]] = []  # (where, topic): the first in the request wins
     for said in _SAYS_TOPIC.finditer(text):
-        if (topic := _topic_from(text[said.end() :])) and not _SPEAKS_OF_ASKER.match(topic):
+        topic = _topic_from(text[said.end() :])
+        if topic and not _SPEAKS_OF_ASKER.match(topic) and not _names_own_work(topic):
             found.append((said.start(), topic))
     asked = False  # a sentence before asked for the writing without its topic
     for sentence in re.finditer(r"[^.!?]+(?:[.!?]+|$)", text):
@@ -294,6 +295,8 @@ _ORDER = (
     r"(?:start|begin|end|focus|include|use|cite|keep|make|avoid|give|list|add|write|mention|"
     r"emphasi[sz]e|highlight|then|please|each|every|no|only|just|should|must|it|this|they|"
     r"emphasi[sz]ing|highlighting|focusing|stressing|contrasting|citing|"
+    r"compare|summari[sz]e|explain|tell|show|flag|discuss|"
+    r"(?:group|organi[sz]e|sort|arrange|order)\s+(?:the\s+|my\s+)?(?:work|papers|them|it|by|into)|"
     r"max(?:imum)?|at\s+most|up\s+to|no\s+more|no\s+longer)"
     r"(?![\w-])(?!\s+of\b)"
 )
