@@ -415,7 +415,8 @@ _NO_TOPIC_START = re.compile(
 _NO_SUBJECT = re.compile(
     r"^(?:(?:the|a|an|each|every|this|my|our)\s+)?(?:[\w-]+\s+){0,2}?(?:sections?|talk|slides?|"
     r"assistant|papers|lines\s+of\s+(?:research|work)|(?:last|past|next|recent)\s+\w+\s+"
-    r"(?:years?|months?|decades?))$",
+    r"(?:years?|months?|decades?))$|"
+    r"^\d+(?:\s*[-–]\s*\d+)?\s+(?:papers|references|citations|refs|entries|sources)\b",  # "8 papers, ..."
     re.IGNORECASE,
 )
 

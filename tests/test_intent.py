@@ -142,8 +142,25 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
         ("lit review monocular depth estimation asap", "monocular depth estimation"),
         ("Write a review of the recent papers on open-set recognition for a robotics journal",
          "open-set recognition"),
-        # Plain topics stay whole: a review named after a colon, a noun of the writing that is
-        # the topic's own.
+        ("We study federated learning under label skew. Please write the related work for our "
+         "paper.", "federated learning under label skew"),
+        ("Im writing my first paper and its about neural ODEs, can u write the related work section",
+         "neural ODEs"),
+        ("sparse autoencoders for interpretability\n\nreading list, 10 papers, easiest first",
+         "sparse autoencoders for interpretability"),
+        ("Papers dealing with graph rewiring -- can you organize them into a short survey?",
+         "graph rewiring"),
+        ("Write a review of graph rewiring, covering 2019-2024 only", "graph rewiring"),
+        ("Act as a senior reviewer. Write an overview of token merging, then list open problems.",
+         "token merging"),
+        # Plain topics stay whole, alone or in a request: a review named after a colon, a noun
+        # of the writing that is the topic's own, words that name writing in another sense.
+        ("Write a related work section on Detecting section headings in scientific PDFs.",
+         "Detecting section headings in scientific PDFs"),
+        ("Could you draft a literature review about Survey sampling for emotion corpora?",
+         "Survey sampling for emotion corpora"),
+        ("related work: Markdown and LaTeX OCR for lecture notes",
+         "Markdown and LaTeX OCR for lecture notes"),
         ("Background modelling and subtraction for video surveillance",
          "Background modelling and subtraction for video surveillance"),
         ("Foreground-background separation for video matting",
