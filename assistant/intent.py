@@ -184,7 +184,14 @@ SECOND_LOOK_QUESTION_LIFT = 2.0
 # writing request's shape (below). On request phrasings helpers wrote around the writing
 # topics (one-off script; 24, 24 and 30 requests), the requests read as writing went from 20,
 # 16 and 16 (no second look) to 21, 19 and 19 at a lift of 1.0, and 23, 21 and 20 at 0.0.
-SHAPED_LIFT = 0.0
+# Measured again on 6 December (night) on the 180 shaped requests of six helper-written sets
+# and 26 shaped questions (24 a helper wrote to mention surveys, reviews and related work
+# while asking about the collection: "Do I have any survey papers on X?"; 2 of the request
+# sets): at 0.0, with every shaped request looked at, 144 read as writing and 9 questions
+# too; looking only at requests that ask for text or open with the writing's noun
+# (:func:`asks_for_writing`), at 0.0 140 and 7, at -0.5 147 and 8, at -1.0 151 and 9, at -2.0
+# 158 and 11.
+SHAPED_LIFT = -1.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
 question - asks what papers say, how a method works, what was found or measured, or whether the collection covers something; also any question outside research.
