@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.answer import Answer, Answerer, clean_question
 from assistant.citations import Citation
@@ -30,7 +30,7 @@ from assistant.errors import AssistantError
 from assistant.intent import ResearchRequest, split_names
 from assistant.llm import ChatModel
 from assistant.outlines import outline_of, parse_outline, regroup
-from assistant.retrieval import Filters
+from assistant.retrieval import Filters, Searcher
 from assistant.text import short_name, year_label
 from assistant.writing import (
     OUTLINE_KIND,
@@ -50,6 +50,7 @@ from assistant.writing import (
     summarize,
     write_outline,
 )
+from assistant.writing_request import Wishes, wishes
 
 Reply = Answer | Draft
 
@@ -258,10 +259,7 @@ class ChatSession:
             a, b = (1, 2) if m.group("two") else (int(m.group("a")), int(m.group("b")))
             return merge_themes(last, a, b)
         if _AS_LATEX.match(text):
-            from assistant.export import to_latex
-
-            latex = to_latex(last.text, last.citations)
-            return Draft(last.kind, last.topic, latex, last.citations, last.table, "as LaTeX")
+            return as_latex(last)
         if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
             year = int(m.group("year"))
             base = vars(self.filters or Filters())
@@ -280,6 +278,62 @@ class ChatSession:
             return text
         cited = last.citations[: 1 if m.group("one") else 2]
         return f"{text} ({'; '.join(c.paper.title.split(':')[0].strip() for c in cited)})"
+
+
+def as_latex(draft: Draft) -> Draft:
+    """``draft`` in LaTeX, its markers as ``\\cite{}`` of the papers' BibTeX keys."""
+    from assistant.export import to_latex
+
+    latex = to_latex(draft.text, draft.citations)
+    return Draft(draft.kind, draft.topic, latex, draft.citations, draft.table, "as LaTeX")
+
+
+def related_work_as_wished(
+    text: str,
+    topic: str,
+    searcher: Searcher,
+    model: ChatModel | None,
+    filters: Filters | None,
+    topics: TopicFilter,
+) -> Iterator[str | Reply]:
+    """Related work on ``topic`` as the request ``text`` asks beside its topic
+    (:func:`~assistant.writing_request.wishes`): from the years it names, in a formal
+    register, then shortened or in LaTeX; the draft's note says what was done as asked."""
+    wish = wishes(text)
+    steps = related_work_steps(
+        topic, searcher, model, _with_years(filters, wish), topics, wish.formal
+    )
+    for piece in steps:
+        if isinstance(piece, Draft):
+            piece = _as_asked(piece, wish)
+        yield piece
+
+
+def _with_years(filters: Filters | None, wish: Wishes) -> Filters | None:
+    """``filters`` narrowed to the years a request names, where the filters name none."""
+    if wish.year_from is None or (filters is not None and filters.year_from is not None):
+        return filters
+    base = vars(filters or Filters())
+    return Filters(**{**base, "year_from": wish.year_from, "year_to": wish.year_to})
+
+
+def _as_asked(draft: Draft, wish: Wishes) -> Draft:
+    """The draft shortened and in LaTeX where the request asked, its note saying so."""
+    done = []
+    if wish.year_from is not None:
+        years = f"{wish.year_from}-{wish.year_to}" if wish.year_to else f"{wish.year_from} on"
+        done.append(f"papers from {years}, as asked")
+    if wish.formal:
+        done.append("formal register, as asked")
+    if wish.short and draft.citations:
+        draft = replace(shorter(draft), note=draft.note, less_sure=draft.less_sure)
+        done.append("one sentence per paper, as asked")
+    if wish.latex and draft.citations:
+        draft = replace(as_latex(draft), note=draft.note, less_sure=draft.less_sure)
+        done.append("in LaTeX, as asked")
+    if done:
+        draft = replace(draft, note="; ".join(filter(None, [draft.note, *done])))
+    return draft
 
 
 def _shown(draft: Draft) -> Iterator[str | Reply]:
@@ -333,7 +387,7 @@ def respond(
     model = rewriter(answerer)
     draft: Draft | None = None
     if request.intent == "related_work":
-        yield from related_work_steps(request.topic, searcher, model, filters, topics)
+        yield from related_work_as_wished(text, request.topic, searcher, model, filters, topics)
         return
     if request.intent == "review":
         draft = review_outline(request.topic, searcher, filters, topics, model)
@@ -408,7 +462,7 @@ def related_work_action(req: ActionRequest) -> Iterator[str | Reply]:
         yield from edited
         return
     searcher, topics = req.answerer.searcher, req.session.topics
-    yield from related_work_steps(req.text, searcher, req.writer, req.filters, topics)
+    yield from related_work_as_wished(req.text, req.text, searcher, req.writer, req.filters, topics)
 
 
 @action("Related-work outline")

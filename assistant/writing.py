@@ -725,9 +725,11 @@ def related_work_steps(
     model: ChatModel | None = None,
     filters: Filters | None = None,
     topics: TopicFilter | None = None,
+    formal: bool = False,
 ) -> Iterator[str | Draft]:
     """Related work as it is written: the outline (text), each paragraph (text), the Draft
-    (see :func:`related_work_outline` and :func:`write_outline`)."""
+    (see :func:`related_work_outline` and :func:`write_outline`; ``formal``: the model told
+    to keep a journal's register)."""
     topic, outline, less_sure = related_work_outline(topic, searcher, model, filters, topics)
     side_of = {}  # the side of the topic's "A vs. B" each paper takes, for a contrast
     if model is not None and outline:
@@ -737,6 +739,7 @@ def related_work_steps(
         topic,
         outline,
         model,
+        formal,
         frequency=searcher.frequency,
         less_sure=less_sure,
         side_of=side_of,

@@ -15,6 +15,7 @@ A typo in the writing's noun ("realted work sectoin") is read as the noun.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 # Where a request's sentence may end ("... in-the-wild). Can you write it?", "X? dont need it
 # too long"), and the abbreviations a period does not end a sentence after.
@@ -323,7 +324,9 @@ _ORDER = (
     r"(?![\w-])(?!\s+of\b)"
 )
 _STRONG_BREAK = r"\s*[,;:(]\s*|\s+[—–]+\s*|\s+--?\s+"
-_WEAK_BREAK = r"\s+(?:in|into|as|with|by|for|so|that|which|then|using|following)\s+"
+_WEAK_BREAK = (
+    r"\s+(?:in|into|as|with|by|for|so|that|which|then|using|following|since|from|after)\s+"
+)
 _REQUEST_TAIL = re.compile(
     rf"(?:{_STRONG_BREAK})(?=(?:[\w-]+\s+){{0,3}}?(?:{_DOCUMENT}|{_CITING})\b|{_ORDER})"
     rf"|(?:{_WEAK_BREAK})(?=(?:[\w-]+\s+){{0,2}}?(?:{_DOCUMENT})\b)"
@@ -477,6 +480,57 @@ def _link(after: str) -> tuple[int, int] | None:
     if later and _OWN_WORK.search(after[first.end() : later[0].start()]):
         return first.start(), later[0].end()
     return first.start(), first.end()
+
+
+class Wishes(NamedTuple):
+    """What a writing request asks of the writing itself, beside its topic: LaTeX, a short
+    text, a formal register, the years its papers come from."""
+
+    latex: bool = False
+    short: bool = False
+    formal: bool = False
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+_WANTS_LATEX = re.compile(r"\b(?:latex|\\cite)\b|\\cite\{", re.IGNORECASE)
+_WANTS_SHORT = re.compile(
+    r"\b(?:short|shorter|brief|concise|one\s+paragraph|a\s+paragraph|1\s+paragraph|"
+    r"(?:under|max(?:imum)?|at\s+most|no\s+more\s+than|~|about|around)\s*\d{2,3}\s+words)\b",
+    re.IGNORECASE,
+)
+_WANTS_FORMAL = re.compile(r"\b(?:formal|academic)\s+(?:tone|register|style|english)\b", re.I)
+_YEARS = re.compile(
+    r"\b(?:(?:from|between)\s+)?(?P<b>(?:19|20)\d\d)\s*(?:[-–]|to|and)\s*(?P<c>(?:19|20)\d\d)"
+    r"|\b(?P<since>since|from|after)\s+(?P<a>(?:19|20)\d\d)"
+    r"|\b(?P<d>(?:19|20)\d\d)\s+(?:on(?:wards?)?|and\s+later|or\s+later|and\s+newer)\b",
+    re.IGNORECASE,
+)
+
+
+def wishes(text: str) -> Wishes:
+    """What ``text``, a writing request, asks of the writing beside its topic: "Write a
+    short related-work paragraph on X in LaTeX, papers from 2021 onwards" -> LaTeX, short,
+    from 2021. Read only outside the topic (:func:`topic_of`): "short-term forecasting" or
+    "LaTeX OCR" in a topic asks for nothing."""
+    topic = topic_of(text)
+    rest = " ".join(text.split()).replace(topic, " ") if topic else text
+    years = _YEARS.search(rest)
+    year_from = year_to = None
+    if years is not None:
+        if years.group("b"):
+            year_from, year_to = sorted((int(years.group("b")), int(years.group("c"))))
+        else:
+            year_from = int(years.group("a") or years.group("d"))
+        if years.group("since") and years.group("since").lower() == "after":
+            year_from += 1
+    return Wishes(
+        latex=_WANTS_LATEX.search(rest) is not None,
+        short=_WANTS_SHORT.search(rest) is not None,
+        formal=_WANTS_FORMAL.search(rest) is not None,
+        year_from=year_from,
+        year_to=year_to,
+    )
 
 
 def first_sentence(text: str) -> str:

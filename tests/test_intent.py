@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.intent import RequestReader, ResearchRequest, read_by_rules, years_named
-from assistant.writing_request import topic_of
+from assistant.writing_request import Wishes, topic_of, wishes
 
 
 @pytest.mark.parametrize(
@@ -174,6 +174,23 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
 )  # fmt: skip
 def test_a_writing_request_sent_as_a_topic_is_cut_to_its_topic(text: str, topic: str) -> None:
     assert topic_of(text) == topic
+
+
+@pytest.mark.parametrize(
+    ("text", "wish"),
+    [
+        ("Write a short related-work paragraph on token pruning in LaTeX, 2021 onwards",
+         Wishes(latex=True, short=True, year_from=2021)),
+        ("lit review on domain adaptation from 2015 to 2020, formal academic tone",
+         Wishes(formal=True, year_from=2015, year_to=2020)),
+        # A plain topic asks nothing, even with "LaTeX", "short" or a year in it.
+        ("Related work on LaTeX OCR for short handwritten formulas", Wishes()),
+        ("short-term load forecasting", Wishes()),
+        ("Benchmarks released after 2020 for video QA", Wishes()),
+    ],
+)  # fmt: skip
+def test_a_request_says_what_it_wants_of_the_writing(text: str, wish: Wishes) -> None:
+    assert wishes(text) == wish
 
 
 @pytest.fixture(scope="module")

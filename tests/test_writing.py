@@ -266,6 +266,25 @@ def test_chat_routes_tasks_and_follow_ups(searcher):
     assert "Teach-DETR" in follow_up.citations[0].paper.title
 
 
+def test_a_request_gets_the_years_length_and_format_it_asks_for(searcher):
+    session = ChatSession(Answerer(searcher, None))
+    request = (
+        "Write a short related-work paragraph on knowledge distillation in LaTeX with \\cite "
+        "keys, papers from 2023 onwards please"
+    )
+    *_, draft = session.send(request, "Related work")
+    assert draft.kind == "related work" and draft.topic == "knowledge distillation"
+    assert draft.citations and all(c.paper.year and c.paper.year >= 2023 for c in draft.citations)
+    assert "\\cite{" in draft.text and not markers(draft.text)
+    assert "papers from 2023 on, as asked" in draft.note and "in LaTeX, as asked" in draft.note
+    # One sentence per paper: no paper cited twice in a paragraph.
+    for paragraph in draft.text.split("\n\n"):
+        keys = re.findall(r"\\cite\{([^}]*)\}", paragraph)
+        assert len(keys) == len(set(keys))
+    *_, plain = session.send("knowledge distillation", "Related work")
+    assert markers(plain.text) and "as asked" not in plain.note
+
+
 def test_chat_adds_the_papers_of_a_year_it_did_not_cite_yet(searcher):
     session = ChatSession(Answerer(searcher, None))
     draft, added, again = (
