@@ -284,8 +284,7 @@ def as_latex(draft: Draft) -> Draft:
     """``draft`` in LaTeX, its markers as ``\\cite{}`` of the papers' BibTeX keys."""
     from assistant.export import to_latex
 
-    latex = to_latex(draft.text, draft.citations)
-    return Draft(draft.kind, draft.topic, latex, draft.citations, draft.table, "as LaTeX")
+    return replace(draft, text=to_latex(draft.text, draft.citations), note="as LaTeX")
 
 
 def related_work_as_wished(
@@ -326,10 +325,10 @@ def _as_asked(draft: Draft, wish: Wishes) -> Draft:
     if wish.formal:
         done.append("formal register, as asked")
     if wish.short and draft.citations:
-        draft = replace(shorter(draft), note=draft.note, less_sure=draft.less_sure)
+        draft = replace(draft, text=shorter(draft).text)
         done.append("one sentence per paper, as asked")
     if wish.latex and draft.citations:
-        draft = replace(as_latex(draft), note=draft.note, less_sure=draft.less_sure)
+        draft = replace(draft, text=as_latex(draft).text)
         done.append("in LaTeX, as asked")
     if done:
         draft = replace(draft, note="; ".join(filter(None, [draft.note, *done])))
