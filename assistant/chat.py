@@ -317,7 +317,8 @@ def _with_years(filters: Filters | None, wish: Wishes) -> Filters | None:
 
 
 def _as_asked(draft: Draft, wish: Wishes) -> Draft:
-    """The draft shortened and in LaTeX where the request asked, its note saying so."""
+    """The draft shortened or in LaTeX where the request asked; its note says what was done
+    as asked (the years and the register too, which the draft was written with)."""
     done = []
     if wish.year_from is not None:
         years = f"{wish.year_from}-{wish.year_to}" if wish.year_to else f"{wish.year_from} on"
