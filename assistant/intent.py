@@ -190,7 +190,8 @@ SECOND_LOOK_QUESTION_LIFT = 2.0
 # sets): at 0.0, with every shaped request looked at, 144 read as writing and 9 questions
 # too; looking only at requests that ask for text or open with the writing's noun
 # (:func:`asks_for_writing`), at 0.0 140 and 7, at -0.5 147 and 8, at -1.0 151 and 9, at -2.0
-# 158 and 11.
+# 158 and 11. The whole reader (``benchmarks/writing_requests.py --reader``) read 131 of the
+# 194 requests as writing at this setting, 135 before it: one run each, not yet settled.
 SHAPED_LIFT = -1.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
