@@ -184,15 +184,14 @@ SECOND_LOOK_QUESTION_LIFT = 2.0
 # writing request's shape (below). On request phrasings helpers wrote around the writing
 # topics (one-off script; 24, 24 and 30 requests), the requests read as writing went from 20,
 # 16 and 16 (no second look) to 21, 19 and 19 at a lift of 1.0, and 23, 21 and 20 at 0.0.
-# Measured again on 6 December (night) on the 180 shaped requests of six helper-written sets
-# and 26 shaped questions (24 a helper wrote to mention surveys, reviews and related work
-# while asking about the collection: "Do I have any survey papers on X?"; 2 of the request
-# sets): at 0.0, with every shaped request looked at, 144 read as writing and 9 questions
-# too; looking only at requests that ask for text or open with the writing's noun
-# (:func:`asks_for_writing`), at 0.0 140 and 7, at -0.5 147 and 8, at -1.0 151 and 9, at -2.0
-# 158 and 11. The whole reader (``benchmarks/writing_requests.py --reader``) read 131 of the
-# 194 requests as writing at this setting, 135 before it: one run each, not yet settled.
-SHAPED_LIFT = -1.0
+# Measured again on 6 December (night) with 180 shaped requests of six helper-written sets
+# and 26 shaped questions (24 a helper wrote to mention surveys and reviews while asking about
+# the collection: "Do I have any survey papers on X?"). A one-off script printed each 1.5B
+# pick: looking only at requests with a verb asking for text, at -1.0, it counted 151 read as
+# writing and 9 questions, against 144 and 9 here. But the whole reader
+# (``benchmarks/writing_requests.py --reader``) read 131 of the 194 requests as writing with
+# that gate and lift, in each of two runs, and 135 here (one run, at 1eab127): this stays.
+SHAPED_LIFT = 0.0
 
 SYSTEM_PROMPT = """You sort requests sent to a research assistant that answers from a collection of research papers. Reply with one word:
 question - asks what papers say, how a method works, what was found or measured, or whether the collection covers something; also any question outside research.

@@ -172,29 +172,12 @@ def topic_of(text: str) -> str:
 
 def asks_for_writing(text: str) -> bool:
     """Whether ``text`` has a writing request's shape: it names the writing (related work, a
-    review, a survey, ..., typos read), asks for text to be made ("write", "draft", "put
-    together", "I need", ...) and :func:`topic_of` finds a topic in it apart from the whole
-    text. "I am working on X. Is there a paper on Y?" says a topic but names no writing; "Do
-    I have any survey papers on X?" names one but asks for none."""
-    spelled = _spelled(text)
-    return (
-        _WRITING_NOUN.search(spelled) is not None
-        and (_ASKS_TO_MAKE.search(spelled) or _OPENS_WITH_NOUN.match(spelled)) is not None
-        and topic_of(text) != " ".join(text.split())
+    review, a survey, ..., typos read) and :func:`topic_of` finds a topic in it apart from the
+    whole text. "I am working on X. Is there a paper on Y?" says a topic but names no
+    writing."""
+    return _WRITING_NOUN.search(_spelled(text)) is not None and topic_of(text) != " ".join(
+        text.split()
     )
-
-
-# The verbs of a request for text, as opposed to a question about the collection, or the
-# writing's noun opening the request ("Related work on X", "lit review X asap").
-_OPENS_WITH_NOUN = re.compile(
-    r"^\W*(?:(?:a|an|the|my|some|quick|short)\s+)*" + _WRITING_NOUN.pattern, re.IGNORECASE
-)
-_ASKS_TO_MAKE = re.compile(
-    r"\b(?:write|writ|draft|prepare|compose|produce|put\s+together|give|make|create|sketch|"
-    r"outline|summari[sz]e|condense|do\s+(?:a|an|one)|need|want|like|help|redo|rewrite|propose|"
-    r"generate|provide|assemble)\b",
-    re.IGNORECASE,
-)
 
 
 # The words of a request that name the writing, misspelled as a fast typist would: one edit
