@@ -262,8 +262,7 @@ class ChatSession:
             return as_latex(last)
         if (m := _ADD_YEAR.match(text)) and last.kind in ("related work", "review outline"):
             year = int(m.group("year"))
-            base = vars(self.filters or Filters())
-            widened = Filters(**{**base, "year_from": year, "year_to": year})
+            widened = _in_years(self.filters, year, year)
             model = rewriter(self.answerer)
             extra = related_work(last.topic, self.answerer.searcher, model, widened, self.topics)
             return add_papers(last, extra, f"added the {year} papers")
@@ -312,8 +311,12 @@ def _with_years(filters: Filters | None, wish: Wishes) -> Filters | None:
     """``filters`` narrowed to the years a request names, where the filters name none."""
     if wish.year_from is None or (filters is not None and filters.year_from is not None):
         return filters
-    base = vars(filters or Filters())
-    return Filters(**{**base, "year_from": wish.year_from, "year_to": wish.year_to})
+    return _in_years(filters, wish.year_from, wish.year_to)
+
+
+def _in_years(filters: Filters | None, year_from: int, year_to: int | None) -> Filters:
+    """``filters`` (or none) with their year range set to ``year_from``-``year_to``."""
+    return Filters(**{**vars(filters or Filters()), "year_from": year_from, "year_to": year_to})
 
 
 def _as_asked(draft: Draft, wish: Wishes) -> Draft:
