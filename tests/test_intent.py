@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.intent import RequestReader, ResearchRequest, read_by_rules, years_named
-from assistant.writing_request import Wishes, topic_of, wishes
+from assistant.writing_request import Wishes, asks_for_writing, topic_of, wishes
 
 
 @pytest.mark.parametrize(
@@ -174,6 +174,16 @@ def test_the_rules_read_writing_requests_and_cut_the_topic_at_its_sentence(
 )  # fmt: skip
 def test_a_writing_request_sent_as_a_topic_is_cut_to_its_topic(text: str, topic: str) -> None:
     assert topic_of(text) == topic
+
+
+def test_a_long_request_naming_the_writing_many_times_is_still_read() -> None:
+    # Every writing noun once read the rest of the text: 20,000 characters of them took
+    # about a minute. Each reads a bounded window now, and only a sentence's last few count.
+    text = "Write a literature review on token pruning for vision transformers. "
+    text += "Survey, review, related work, overview; " * 500
+    assert topic_of(text) == "token pruning for vision transformers"
+    assert asks_for_writing(text)
+    assert wishes(text) == Wishes()
 
 
 @pytest.mark.parametrize(
