@@ -286,7 +286,8 @@ def as_latex(draft: Draft) -> Draft:
     return replace(draft, text=to_latex(draft.text, draft.citations), note="as LaTeX")
 
 
-def related_work_as_wished(
+def as_wished(
+    kind: str,
     text: str,
     topic: str,
     searcher: Searcher,
@@ -294,17 +295,30 @@ def related_work_as_wished(
     filters: Filters | None,
     topics: TopicFilter,
 ) -> Iterator[str | Reply]:
-    """Related work on ``topic`` as the request ``text`` asks beside its topic
-    (:func:`~assistant.writing_request.wishes`): from the years it names, in a formal
-    register, then shortened or in LaTeX; the draft's note says what was done as asked."""
+    """Related work (``kind`` "related_work") or a review outline ("review") on ``topic`` as
+    the request ``text`` asks beside its topic (:func:`~assistant.writing_request.wishes`):
+    from the years it names, in LaTeX where it asks; related work also in a formal register
+    and shortened. An outline is one line a paper already, and its lines are no prose to set
+    in a register, so "short" and "formal" ask nothing of it. The draft's note says what was
+    done as asked, and how many papers on the topic the years left out for want of a date."""
     wish = wishes(text)
-    steps = related_work_steps(
-        topic, searcher, model, _with_years(filters, wish), topics, wish.formal
-    )
-    for piece in steps:
+    filters = _with_years(filters, wish)
+    if kind == "review":
+        draft = review_outline(topic, searcher, filters, topics, model)
+        wish = wish._replace(short=False, formal=False)
+        yield from _shown(_as_asked(draft, wish, _undated(draft, filters, topics)))
+        return
+    for piece in related_work_steps(topic, searcher, model, filters, topics, wish.formal):
         if isinstance(piece, Draft):
-            piece = _as_asked(piece, wish)
+            piece = _as_asked(piece, wish, _undated(piece, filters, topics))
         yield piece
+
+
+def _undated(draft: Draft, filters: Filters | None, topics: TopicFilter) -> int:
+    """How many papers on the draft's topic its year range left out for want of a date."""
+    if filters is None or not draft.topic:
+        return 0
+    return topics.undated(draft.topic, filters)
 
 
 def _with_years(filters: Filters | None, wish: Wishes) -> Filters | None:
@@ -319,13 +333,16 @@ def _in_years(filters: Filters | None, year_from: int, year_to: int | None) -> F
     return Filters(**{**vars(filters or Filters()), "year_from": year_from, "year_to": year_to})
 
 
-def _as_asked(draft: Draft, wish: Wishes) -> Draft:
+def _as_asked(draft: Draft, wish: Wishes, undated: int = 0) -> Draft:
     """The draft shortened or in LaTeX where the request asked; its note says what was done
-    as asked (the years and the register too, which the draft was written with)."""
+    as asked (the years and the register too, which the draft was written with), and how
+    many papers on the topic the years left out for want of a date."""
     done = []
     if wish.year_from is not None:
         years = f"{wish.year_from}-{wish.year_to}" if wish.year_to else f"{wish.year_from} on"
         done.append(f"papers from {years}, as asked")
+    if undated:
+        done.append(_undated_note(undated))
     if wish.formal:
         done.append("formal register, as asked")
     if wish.short and draft.citations:
@@ -337,6 +354,13 @@ def _as_asked(draft: Draft, wish: Wishes) -> Draft:
     if done:
         draft = replace(draft, note="; ".join(filter(None, [draft.note, *done])))
     return draft
+
+
+def _undated_note(n: int) -> str:
+    """The note on ``n`` papers on a topic that a year range left out for want of a date."""
+    if n == 1:
+        return "1 paper on the topic has no date, so it was left out"
+    return f"{n} papers on the topic have no date, so they were left out"
 
 
 def _shown(draft: Draft) -> Iterator[str | Reply]:
@@ -389,12 +413,10 @@ def respond(
     topics = topics or TopicFilter.using(searcher, answerer)
     model = rewriter(answerer)
     draft: Draft | None = None
-    if request.intent == "related_work":
-        yield from related_work_as_wished(text, request.topic, searcher, model, filters, topics)
+    if request.intent in ("related_work", "review"):
+        yield from as_wished(request.intent, text, request.topic, searcher, model, filters, topics)
         return
-    if request.intent == "review":
-        draft = review_outline(request.topic, searcher, filters, topics, model)
-    elif request.intent == "compare":
+    if request.intent == "compare":
         draft = compare([searcher.papers[pid] for pid in request.papers], model, searcher.frequency)
     elif request.intent == "summarize":
         draft = summarize(searcher.papers[request.papers[0]], model)
@@ -465,7 +487,9 @@ def related_work_action(req: ActionRequest) -> Iterator[str | Reply]:
         yield from edited
         return
     searcher, topics = req.answerer.searcher, req.session.topics
-    yield from related_work_as_wished(req.text, req.text, searcher, req.writer, req.filters, topics)
+    yield from as_wished(
+        "related_work", req.text, req.text, searcher, req.writer, req.filters, topics
+    )
 
 
 @action("Related-work outline")
@@ -488,6 +512,4 @@ def outline_action(req: ActionRequest) -> Iterator[str | Reply]:
 def review_action(req: ActionRequest) -> Iterator[str | Reply]:
     """A literature-review outline on the topic in the text."""
     searcher, topics = req.answerer.searcher, req.session.topics
-    draft = review_outline(req.text, searcher, req.filters, topics, req.writer)
-    yield draft.text
-    yield draft
+    yield from as_wished("review", req.text, req.text, searcher, req.writer, req.filters, topics)

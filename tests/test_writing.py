@@ -277,12 +277,38 @@ def test_a_request_gets_the_years_length_and_format_it_asks_for(searcher):
     assert draft.citations and all(c.paper.year and c.paper.year >= 2023 for c in draft.citations)
     assert "\\cite{" in draft.text and not markers(draft.text)
     assert "papers from 2023 on, as asked" in draft.note and "in LaTeX, as asked" in draft.note
+    assert re.search(r"\d+ papers on the topic have no date, so they were left out", draft.note)
     # One sentence per paper: no paper cited twice in a paragraph.
     for paragraph in draft.text.split("\n\n"):
         keys = re.findall(r"\\cite\{([^}]*)\}", paragraph)
         assert len(keys) == len(set(keys))
     *_, plain = session.send("knowledge distillation", "Related work")
     assert markers(plain.text) and "as asked" not in plain.note
+
+
+def test_a_review_outline_gets_the_years_and_format_it_asks_for(searcher):
+    session = ChatSession(Answerer(searcher, None))
+    request = "Outline a literature review on knowledge distillation, 2023 onwards, in LaTeX"
+    *_, outline = session.send(request, "Review outline")
+    assert outline.kind == "review outline" and outline.topic == "knowledge distillation"
+    cited = outline.citations
+    assert cited and all(c.paper.year and c.paper.year >= 2023 for c in cited)
+    assert "\\section*{" in outline.text and "\\cite{" in outline.text
+    assert not markers(outline.text)
+    # 245 of the 310 papers have no date: the note says how many on the topic the years left out.
+    assert re.fullmatch(
+        r"papers from 2023 on, as asked; \d+ papers on the topic have no date, so they were left "
+        r"out; in LaTeX, as asked",
+        outline.note,
+    )
+    # Years with no dated paper on the topic: nothing to outline, and the note says why.
+    *_, none = session.send(
+        "literature review on knowledge distillation from 2030", "Review outline"
+    )
+    assert not none.citations and "have no date, so they were left out" in none.note
+    *_, plain = session.send("knowledge distillation", "Review outline")
+    assert any(c.paper.year and c.paper.year < 2023 for c in plain.citations)
+    assert plain.text.startswith("# Literature review: ") and not plain.note
 
 
 def test_chat_adds_the_papers_of_a_year_it_did_not_cite_yet(searcher):
