@@ -323,12 +323,16 @@ def _undated(draft: Draft, filters: Filters | None, topics: TopicFilter) -> int:
 
 def _with_years(filters: Filters | None, wish: Wishes) -> Filters | None:
     """``filters`` narrowed to the years a request names, where the filters name none."""
-    if wish.year_from is None or (filters is not None and filters.year_from is not None):
+
+    def names_years(f: Filters | Wishes | None) -> bool:
+        return f is not None and (f.year_from is not None or f.year_to is not None)
+
+    if not names_years(wish) or names_years(filters):
         return filters
     return _in_years(filters, wish.year_from, wish.year_to)
 
 
-def _in_years(filters: Filters | None, year_from: int, year_to: int | None) -> Filters:
+def _in_years(filters: Filters | None, year_from: int | None, year_to: int | None) -> Filters:
     """``filters`` (or none) with their year range set to ``year_from``-``year_to``."""
     return Filters(**{**vars(filters or Filters()), "year_from": year_from, "year_to": year_to})
 
@@ -338,9 +342,12 @@ def _as_asked(draft: Draft, wish: Wishes, undated: int = 0) -> Draft:
     as asked (the years and the register too, which the draft was written with), and how
     many papers on the topic the years left out for want of a date."""
     done = []
-    if wish.year_from is not None:
-        years = f"{wish.year_from}-{wish.year_to}" if wish.year_to else f"{wish.year_from} on"
-        done.append(f"papers from {years}, as asked")
+    if wish.year_from is not None and wish.year_to is not None:
+        done.append(f"papers from {wish.year_from}-{wish.year_to}, as asked")
+    elif wish.year_from is not None:
+        done.append(f"papers from {wish.year_from} on, as asked")
+    elif wish.year_to is not None:
+        done.append(f"papers up to {wish.year_to}, as asked")
     if undated:
         done.append(_undated_note(undated))
     if wish.formal:

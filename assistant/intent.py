@@ -23,6 +23,7 @@ from assistant.query import words
 from assistant.text import is_team
 from assistant.writing_request import asks_for_writing, topic_of
 from assistant.writing_request import first_sentence as _first_sentence
+from assistant.years import years_named
 
 if TYPE_CHECKING:
     from assistant.filters import Filters
@@ -53,7 +54,6 @@ _CODE_WORDS = re.compile(
     r"open[- ]?sourced?|repo|repos|repositor(?:y|ies))\b",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 @dataclass
@@ -379,56 +379,12 @@ _FIRST_AUTHOR = re.compile(
     r"|\bas (the )?first\b",
     re.IGNORECASE,
 )
-_Y = r"((?:19|20)\d\d)"
-_RANGE = re.compile(
-    rf"\bbetween\s+{_Y}\s+(?:and|&)\s+{_Y}|\bfrom\s+{_Y}\s+(?:to|until|till|through|-|–)\s+{_Y}"
-    rf"|\b{_Y}\s*(?:-|–|to|through|until)\s*{_Y}\b",
-    re.IGNORECASE,
-)
-# Words before a year that open a range at it, or just after it, and those that close one.
-_FROM_AT = re.compile(
-    # "papers from 2022" are of 2022: "from" alone opens no range.
-    rf"\b(?:since|starting(?: in| from)?|beginning(?: in)?|as of|no earlier than|not before|"
-    rf"in or after)\s+{_Y}\b|\b{_Y}\s+(?:on(?:wards?)?|and (?:later|after|newer|beyond)|"
-    rf"or (?:later|after|newer))\b",
-    re.IGNORECASE,
-)
-_FROM_AFTER = re.compile(
-    rf"\b(?:after|later than|newer than|more recent than|post)\s+{_Y}\b", re.IGNORECASE
-)
-_TO_AT = re.compile(
-    rf"\b(?:until|till|up to|up until|through|no later than|not after|in or before)\s+{_Y}\b"
-    rf"|\b{_Y}\s+(?:and|or) (?:earlier|before|older)\b",
-    re.IGNORECASE,
-)
-_TO_BEFORE = re.compile(
-    rf"\b(?:before|earlier than|older than|prior to|pre)\s+{_Y}\b", re.IGNORECASE
-)
 _WITHOUT_CODE = re.compile(
     r"\b(without|no|lack\w*|missing|not?\s+(?:release|share|provide|publish)\w*)\b[^.?!]{0,30}"
     r"\b(code|github|implementation|repo\w*)\b|\b(code|implementation)\s+(?:is\s+|was\s+)?"
     r"(not|never|un)\w*",
     re.IGNORECASE,
 )
-
-
-def years_named(text: str) -> tuple[int | None, int | None]:
-    """The year range the request limits papers to, from the years written in it."""
-    if m := _RANGE.search(text):
-        years = sorted(int(y) for y in m.groups() if y)
-        return years[0], years[-1]
-    start = end = None
-    if m := _FROM_AT.search(text):
-        start = int(next(y for y in m.groups() if y))
-    elif m := _FROM_AFTER.search(text):
-        start = int(m.group(1)) + 1
-    if m := _TO_AT.search(text):
-        end = int(next(y for y in m.groups() if y))
-    elif m := _TO_BEFORE.search(text):
-        end = int(m.group(1)) - 1
-    if start is None and end is None and (years := [int(y) for y in _YEAR.findall(text)]):
-        start, end = min(years), max(years)
-    return start, end
 
 
 def read_metadata(request: ResearchRequest, searcher: Searcher) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from assistant.query import words
+from assistant.years import years_named
 
 if TYPE_CHECKING:
     from assistant.retrieval import Searcher
@@ -30,9 +31,6 @@ _CODE = re.compile(
     r"|\bcode (is )?(available|released)\b|\bopen[- ]source code\b",
     re.IGNORECASE,
 )
-_SINCE = re.compile(r"\b(since|after)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_BEFORE = re.compile(r"\b(before|until|up to)\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_BETWEEN = re.compile(r"\bbetween\s+((?:19|20)\d\d)\s+and\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 # Words that frame a metadata question rather than name its topic.
 _FRAME = set(
@@ -70,16 +68,7 @@ def parse_metadata_question(question: str, searcher: Searcher) -> MetadataQuery 
     full = {a for a in hints.authors if " " in a}
     # "Guanglu Song" also matched the surname "song": keep the full name only.
     q.authors = sorted(full | {a for a in hints.authors if not any(a in f.split() for f in full)})
-    if m := _BETWEEN.search(question):
-        q.year_from, q.year_to = int(m.group(1)), int(m.group(2))
-    else:
-        # "after 2022" starts in 2023, "since 2022" in 2022; "before 2021" ends in 2020.
-        if m := _SINCE.search(question):
-            q.year_from = int(m.group(2)) + (m.group(1).lower() == "after")
-        if m := _BEFORE.search(question):
-            q.year_to = int(m.group(2)) - (m.group(1).lower() == "before")
-        if q.year_from is None and q.year_to is None and (years := _YEAR.findall(question)):
-            q.year_from, q.year_to = int(min(years)), int(max(years))
+    q.year_from, q.year_to = years_named(question)
     if _CODE.search(question):
         q.has_code = True
     categories = {p.category for p in searcher.papers.values() if p.category}

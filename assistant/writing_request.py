@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from assistant.years import years_named
+
 # Where a request's sentence may end ("... in-the-wild). Can you write it?", "X? dont need it
 # too long"), and the abbreviations a period does not end a sentence after.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
@@ -496,12 +498,6 @@ _WANTS_SHORT = re.compile(
     re.IGNORECASE,
 )
 _WANTS_FORMAL = re.compile(r"\b(?:formal|academic)\s+(?:tone|register|style|english)\b", re.I)
-_YEARS = re.compile(
-    r"\b(?:(?:from|between)\s+)?(?P<b>(?:19|20)\d\d)\s*(?:[-–]|to|and)\s*(?P<c>(?:19|20)\d\d)"
-    r"|\b(?P<since>since|from|after)\s+(?P<a>(?:19|20)\d\d)"
-    r"|\b(?P<d>(?:19|20)\d\d)\s+(?:on(?:wards?)?|and\s+later|or\s+later|and\s+newer)\b",
-    re.IGNORECASE,
-)
 
 
 def wishes(text: str) -> Wishes:
@@ -511,15 +507,7 @@ def wishes(text: str) -> Wishes:
     "LaTeX OCR" in a topic asks for nothing."""
     topic = topic_of(text)
     rest = " ".join(text.split()).replace(topic, " ") if topic else text
-    years = _YEARS.search(rest)
-    year_from = year_to = None
-    if years is not None:
-        if years.group("b"):
-            year_from, year_to = sorted((int(years.group("b")), int(years.group("c"))))
-        else:
-            year_from = int(years.group("a") or years.group("d"))
-        if years.group("since") and years.group("since").lower() == "after":
-            year_from += 1
+    year_from, year_to = years_named(rest, writing=True)
     return Wishes(
         latex=_WANTS_LATEX.search(rest) is not None,
         short=_WANTS_SHORT.search(rest) is not None,

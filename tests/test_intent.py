@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from assistant.config import Settings
-from assistant.intent import RequestReader, ResearchRequest, read_by_rules, years_named
+from assistant.intent import RequestReader, ResearchRequest, read_by_rules
 from assistant.writing_request import Wishes, asks_for_writing, topic_of, wishes
+from assistant.years import years_named
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,8 @@ from assistant.writing_request import Wishes, asks_for_writing, topic_of, wishes
         ("between 2019 and 2020", (2019, 2020)),
         ("from 2021 to 2023 please", (2021, 2023)),
         ("2023 onwards", (2023, None)),
+        ("after 2020 and before 2023", (2021, 2022)),
+        ("2020 and earlier", (None, 2020)),
         ("what is new in detection", (None, None)),
     ],
 )
@@ -197,6 +200,12 @@ def test_a_long_request_naming_the_writing_many_times_is_still_read() -> None:
         ("Related work on LaTeX OCR for short handwritten formulas", Wishes()),
         ("short-term load forecasting", Wishes()),
         ("Benchmarks released after 2020 for video QA", Wishes()),
+        # The same reader as the chat's: "after" starts a year later, "before" ends one earlier;
+        # a year alone beside the topic may be a venue's and names no range.
+        ("Survey of token pruning, only papers after 2021", Wishes(year_from=2022)),
+        ("Related work on token pruning, papers before 2023 please", Wishes(year_to=2022)),
+        ("Related work on token pruning for my CVPR 2026 submission", Wishes()),
+        ("Lit review on token pruning, papers from 2021", Wishes(year_from=2021)),
     ],
 )  # fmt: skip
 def test_a_request_says_what_it_wants_of_the_writing(text: str, wish: Wishes) -> None:
