@@ -180,8 +180,8 @@ def test_a_writing_request_sent_as_a_topic_is_cut_to_its_topic(text: str, topic:
 
 
 def test_a_long_request_naming_the_writing_many_times_is_still_read() -> None:
-    # Every writing noun once read the rest of the text: 20,000 characters of them took
-    # about a minute. Each reads a bounded window now, and only a sentence's last few count.
+    # Every writing noun once read the rest of the text: topic_of took 23 s on this one (0.13 s
+    # now). Each reads a bounded window now, and only a sentence's last few count.
     text = "Write a literature review on token pruning for vision transformers. "
     text += "Survey, review, related work, overview; " * 500
     assert topic_of(text) == "token pruning for vision transformers"
