@@ -51,6 +51,7 @@ from assistant.writing import (
     write_outline,
 )
 from assistant.writing_request import Wishes, wishes
+from assistant.years import years_phrase
 
 Reply = Answer | Draft
 
@@ -342,12 +343,8 @@ def _as_asked(draft: Draft, wish: Wishes, undated: int = 0) -> Draft:
     as asked (the years and the register too, which the draft was written with), and how
     many papers on the topic the years left out for want of a date."""
     done = []
-    if wish.year_from is not None and wish.year_to is not None:
-        done.append(f"papers from {wish.year_from}-{wish.year_to}, as asked")
-    elif wish.year_from is not None:
-        done.append(f"papers from {wish.year_from} on, as asked")
-    elif wish.year_to is not None:
-        done.append(f"papers up to {wish.year_to}, as asked")
+    if years := years_phrase(wish.year_from, wish.year_to):
+        done.append(f"papers {years}, as asked")
     if undated:
         done.append(_undated_note(undated))
     if wish.formal:

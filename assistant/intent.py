@@ -23,7 +23,7 @@ from assistant.query import words
 from assistant.text import is_team
 from assistant.writing_request import asks_for_writing, topic_of
 from assistant.writing_request import first_sentence as _first_sentence
-from assistant.years import years_named
+from assistant.years import years_named, years_phrase
 
 if TYPE_CHECKING:
     from assistant.filters import Filters
@@ -132,14 +132,8 @@ class ResearchRequest:
             parts.append(f"in category {self.category}")
         if self.org:
             parts.append(f"from {self.org}")
-        if self.year_from is not None and self.year_from == self.year_to:
-            parts.append(f"from {self.year_from}")
-        elif self.year_from is not None and self.year_to is not None:
-            parts.append(f"from {self.year_from} to {self.year_to}")
-        elif self.year_from is not None:
-            parts.append(f"from {self.year_from} on")
-        elif self.year_to is not None:
-            parts.append(f"up to {self.year_to}")
+        if years := years_phrase(self.year_from, self.year_to):
+            parts.append(years)
         if self.has_code is not None:
             parts.append("with code" if self.has_code else "without released code")
         return " ".join(parts) or "matching the request"

@@ -62,3 +62,15 @@ def years_named(text: str, writing: bool = False) -> tuple[int | None, int | Non
     if start is None and end is None and not writing and (years := _YEAR.findall(text)):
         start, end = int(min(years)), int(max(years))
     return start, end
+
+
+def years_phrase(year_from: int | None, year_to: int | None) -> str:
+    """A year range in words, as a reply says it: "from 2022", "from 2021 to 2023", "from
+    2023 on", "up to 2020"; "" for none."""
+    if year_from is not None and year_from == year_to:
+        return f"from {year_from}"
+    if year_from is not None and year_to is not None:
+        return f"from {year_from} to {year_to}"
+    if year_from is not None:
+        return f"from {year_from} on"
+    return f"up to {year_to}" if year_to is not None else ""
